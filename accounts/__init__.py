@@ -1,0 +1,1 @@
+"""Accounts: territories (tenants), users, memberships and roles, login, audit trail."""

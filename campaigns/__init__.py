@@ -1,0 +1,1 @@
+"""Campaigns, content tracks per audience, stories and posts, the calendar and publishing."""

@@ -1,0 +1,1 @@
+"""The job registry (stable ids), the runner, and the scheduler process (`flask scheduler run`)."""

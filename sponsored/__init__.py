@@ -1,0 +1,1 @@
+"""The sponsored-post module: boosts, budgets and allocations, pacing, spend caps, the ledger."""

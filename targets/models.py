@@ -1,0 +1,71 @@
+"""Audiences: investors, tourists, new residents (built in) and a territory's own publics."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from core.db import TerritoryOwned, created_at_field, str_enum
+
+
+class ResultType(enum.StrEnum):
+    """The result that counts for an audience (what a paid post should produce)."""
+
+    LINK_CLICK = "link_click"
+    LANDING_PAGE_VIEW = "landing_page_view"
+    LEAD = "lead"
+    ENGAGEMENT = "post_engagement"
+    REACH = "reach"
+
+
+class SpecialAdCategory(enum.StrEnum):
+    NONE = "NONE"
+    HOUSING = "HOUSING"
+    EMPLOYMENT = "EMPLOYMENT"
+    FINANCIAL_PRODUCTS_SERVICES = "FINANCIAL_PRODUCTS_SERVICES"
+
+
+BUILTIN_AUDIENCES = ("investors", "tourists", "residents")
+
+
+class AudienceBase(SQLModel):
+    name: str = Field(min_length=2, max_length=80)
+    description: str = Field(default="", max_length=2000)
+    # Facebook targeting preset: {"countries": [...], "regions": [...], "cities": [{key, name, radius}],
+    # "age_min": 25, "age_max": 55, "interests": [{id, name}]}
+    targeting: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    result_type: ResultType = Field(default=ResultType.LINK_CLICK, sa_type=str_enum(ResultType))
+    # What the territory considers one result worth, in minor units, and how it chose that value.
+    result_value_minor: int = Field(default=0, ge=0)
+    value_note: str = Field(default="", max_length=1000)
+    special_ad_category: SpecialAdCategory = Field(default=SpecialAdCategory.NONE, sa_type=str_enum(SpecialAdCategory))
+
+
+class Audience(AudienceBase, TerritoryOwned, table=True):
+    """A public the territory addresses, with its targeting and the value of one result."""
+
+    __table_args__ = (UniqueConstraint("territory_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=40)  # "investors", "tourists", "residents" or a custom slug
+    builtin: bool = False
+    archived: bool = False
+    created_at: datetime = created_at_field()
+
+
+class AudienceCreate(AudienceBase):
+    key: str = Field(min_length=2, max_length=40, schema_extra={"pattern": r"^[a-z0-9][a-z0-9-]*$"})
+
+
+class AudienceUpdate(SQLModel):
+    name: str | None = Field(default=None, min_length=2, max_length=80)
+    description: str | None = Field(default=None, max_length=2000)
+    targeting: dict[str, Any] | None = None
+    result_type: ResultType | None = None
+    result_value_minor: int | None = Field(default=None, ge=0)
+    value_note: str | None = Field(default=None, max_length=1000)
+    special_ad_category: SpecialAdCategory | None = None

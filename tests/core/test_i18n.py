@@ -1,0 +1,38 @@
+"""French first, English selectable per user; money and numbers formatted per locale."""
+
+from __future__ import annotations
+
+from flask_babel import force_locale
+
+from accounts.models import Role
+from core.i18n import major_to_minor, money, number
+from tests.conftest import make_territory, make_user
+
+
+def test_money_is_formatted_the_french_way(app) -> None:  # noqa: ANN001
+    """123456 cents read `1 234,56 €` in French and `€1,234.56` in English."""
+    with app.test_request_context(), force_locale("fr"):
+        assert money(123456) == "1\u202f234,56\xa0€"
+        assert number(12345) == "12\u202f345"
+        assert money(None) == "—"
+    with app.test_request_context(), force_locale("en"):
+        assert money(123456) == "€1,234.56"
+
+
+def test_typed_amounts_become_exact_cents() -> None:
+    """Amounts typed the French way or read from Facebook become exact cents."""
+    assert major_to_minor("1 234,50") == 123450
+    assert major_to_minor("42.17") == 4217
+
+
+def test_interface_is_french_by_default_and_english_on_request(client, auth, session) -> None:  # noqa: ANN001
+    """A user's language choice switches the whole interface."""
+    territory = make_territory(session, "valrive")
+    make_user(session, "ed@valrive.test", territory, Role.EDITOR)
+    auth.login("ed@valrive.test")
+    page = client.get("/t/valrive/").get_data(as_text=True)
+    assert "Tableau de bord" in page and 'lang="fr"' in page
+    response = auth.post("/preferences/locale", {"locale": "en", "next": "/t/valrive/"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    page = client.get("/t/valrive/").get_data(as_text=True)
+    assert "Dashboard" in page and 'lang="en"' in page and "Tableau de bord" not in page
