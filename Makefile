@@ -24,7 +24,7 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(STAMP) translations
 
 translations: $(STAMP)
-	@$(BIN)/pybabel compile --use-fuzzy -d translations -f -q 2>/dev/null || $(BIN)/pybabel compile -d translations -q
+	@$(BIN)/pybabel compile -d translations --statistics
 
 run: install
 	$(BIN)/python app.py
