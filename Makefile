@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint e2e install translations clean help
+.PHONY: run test lint e2e install translations schema clean help
 
 help:
 	@echo "make run   - install, migrate, seed the demo and serve it on http://127.0.0.1:$${PORT:-5000}/"
@@ -37,6 +37,13 @@ test: lint
 
 e2e: install
 	$(BIN)/python -m pytest -q -m e2e $(PYTEST_ARGS)
+
+# Before the first release only: rebuild the initial migration from the models (no deployed
+# database exists yet). After the first release, add revisions with `flask db revision`.
+schema: install
+	@tmp=$$(mktemp -d); rm -f migrations/versions/0001_initial_schema.py; \
+	RAYONNE_ENV=development DATABASE_URL=sqlite:///$$tmp/schema.db $(BIN)/flask --app app db revision \
+	  -m "initial schema" --rev-id 0001 >/dev/null && rm -rf $$tmp && echo "migrations/versions/0001_initial_schema.py rebuilt"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

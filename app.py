@@ -16,17 +16,14 @@ import click
 from flask import Flask, g, render_template, request
 from flask.cli import AppGroup
 from flask_babel import gettext as _
-from flask_login import LoginManager
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 
 from core import db, i18n
 from core.errors import ConfigError, DomainError
 from core.settings import Settings
+from core.web import csrf, login_manager
 
 logger = logging.getLogger("rayonne")
-
-csrf = CSRFProtect()
-login_manager = LoginManager()
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -91,15 +88,20 @@ def _load_user(user_id: str) -> Any:
 
 
 def register_blueprints(app: Flask) -> None:
+    from accounts.api import bp as accounts_api
+    from accounts.api import openapi_bp
     from accounts.views import admin_bp
     from accounts.views import bp as accounts_bp
     from campaigns.views import bp as campaigns_bp
     from reports.views import bp as reports_bp
     from scheduler.views import bp as scheduler_bp
     from sponsored.views import bp as sponsored_bp
+    from targets.api import bp as targets_api
     from targets.views import bp as targets_bp
 
-    for blueprint in (accounts_bp, admin_bp, targets_bp, campaigns_bp, sponsored_bp, reports_bp, scheduler_bp):
+    pages = (accounts_bp, admin_bp, targets_bp, campaigns_bp, sponsored_bp, reports_bp, scheduler_bp)
+    api = (openapi_bp, accounts_api, targets_api)
+    for blueprint in pages + api:
         app.register_blueprint(blueprint)
 
 
@@ -199,12 +201,12 @@ def register_security_headers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from accounts.cli import territory_cli, user_cli
+    from accounts.cli import territory_cli, token_cli, user_cli
     from demo.cli import demo_cli
     from scheduler.cli import jobs_cli, scheduler_cli
 
     app.cli.add_command(db_cli)
-    for group in (demo_cli, territory_cli, user_cli, jobs_cli, scheduler_cli):
+    for group in (demo_cli, territory_cli, token_cli, user_cli, jobs_cli, scheduler_cli):
         app.cli.add_command(group)
     try:
         from facebook.cli import sandbox_cli
@@ -244,13 +246,14 @@ def db_upgrade(revision: str) -> None:
 
 @db_cli.command("revision")
 @click.option("-m", "--message", required=True)
-def db_revision(message: str) -> None:
-    """Autogenerate a migration from the models (developers)."""
+@click.option("--rev-id", default=None, help="Revision id (default: random).")
+def db_revision(message: str, rev_id: str | None) -> None:
+    """Autogenerate a migration from the models (developers): review it before committing."""
     from alembic import command
     from flask import current_app
 
     command.revision(alembic_config(current_app.config["RAYONNE_SETTINGS"].DATABASE_URL),
-                     message=message, autogenerate=True)
+                     message=message, autogenerate=True, rev_id=rev_id)
 
 
 def main() -> None:

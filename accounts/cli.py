@@ -66,3 +66,28 @@ def create_user(email: str, name: str, password: str, slug: str, role: str) -> N
     except DomainError as exc:
         _fail(exc)
     click.echo(f"{email} is {role} of {slug}.")
+
+
+token_cli = AppGroup("token", help="Personal API tokens.")
+
+
+@token_cli.command("create")
+@click.option("--user", "email", required=True, help="The token's owner (e-mail).")
+@click.option("--territory", "slug", required=True, help="The territory the token opens.")
+@click.option("--name", default="cli", show_default=True)
+def create_token(email: str, slug: str, name: str) -> None:
+    """Create an API token for a member of a territory; prints it once."""
+    from sqlmodel import select
+
+    from accounts.models import Membership, Territory
+
+    with session_scope() as session:
+        territory = session.exec(select(Territory).where(Territory.slug == slug)).first()
+        user = services.get_user_by_email(session=session, email=email)
+        if territory is None or user is None:
+            raise click.UsageError("Unknown territory or user.")
+        if session.exec(select(Membership).where(Membership.user_id == user.id,
+                                                 Membership.territory_id == territory.id)).first() is None:
+            raise click.UsageError(f"{email} is not a member of {slug}.")
+        _token, clear = services.create_api_token(session=session, territory=territory, user=user, name=name)
+    click.echo(clear)

@@ -225,6 +225,17 @@ class ApiToken(TerritoryOwned, table=True):
     created_at: datetime = created_at_field()
 
 
+class ApiTokenCreate(SQLModel):
+    name: str = Field(min_length=1, max_length=80)
+
+
+class ApiTokenRead(SQLModel):
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
 # ----------------------------------------------------------------------------------- audit trail
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from accounts.models import (
+    ApiToken,
     AuditEvent,
     Invitation,
     InvitationCreate,
@@ -326,3 +327,29 @@ DEMO_EMAIL_DOMAIN = "@demo.rayonne.test"
 def demo_accounts_exist(session: Session) -> bool:
     """True while the demo's well-known accounts exist (refused outside development)."""
     return session.exec(select(User.id).where(User.email.endswith(DEMO_EMAIL_DOMAIN))).first() is not None
+
+
+# ------------------------------------------------------------------------------------ API tokens
+
+
+def create_api_token(*, session: Session, territory: Territory, user: User, name: str) -> tuple[ApiToken, str]:
+    """A personal API token for one territory; returns it with the clear token, shown once. Commits: no."""
+    clear = "ray_" + new_token()
+    token = ApiToken(territory_id=territory.id, user_id=user.id, name=name, token_hash=hash_token(clear))
+    session.add(token)
+    session.flush()
+    audit(session=session, territory_id=territory.id, actor=Actor.of(user), action="api_token.create", obj=token,
+          after={"name": name})
+    return token, clear
+
+
+def revoke_api_token(*, session: Session, territory: Territory, user: User, token_id: int) -> ApiToken:
+    """Revoke one of the user's tokens. Commits: no. :raise NotFound: not the user's token here."""
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id or token.revoked_at is not None:
+        raise NotFound(_("Jeton introuvable."))
+    token.revoked_at = utc_now()
+    session.add(token)
+    audit(session=session, territory_id=territory.id, actor=Actor.of(user), action="api_token.revoke", obj=token,
+          before={"name": token.name})
+    return token

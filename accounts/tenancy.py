@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, abort, g, request
+from flask import Blueprint, Flask, abort, current_app, g, request
 from flask_login import current_user
 from sqlmodel import select
 
@@ -25,11 +25,15 @@ from core.security import hash_token
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def tenant_blueprint(name: str, import_name: str, url_prefix: str, **kwargs: Any) -> Blueprint:
-    """A blueprint whose every route is inside one territory: `/t/<territory><url_prefix>`."""
-    bp = Blueprint(name, import_name, url_prefix=f"/t/<territory>{url_prefix}", **kwargs)
+def tenant_blueprint(name: str, import_name: str, url_prefix: str, *, api: bool = False, **kwargs: Any) -> Blueprint:
+    """A blueprint whose every route is inside one territory: `/t/<territory><url_prefix>`.
+
+    With `api=True` the routes live under `/api/v1/t/<territory>…` and accept only API tokens.
+    """
+    prefix = f"{'/api/v1' if api else ''}/t/<territory>{url_prefix}"
+    bp = Blueprint(name, import_name, url_prefix=prefix, **kwargs)
     bp.url_value_preprocessor(_pull_territory)
-    bp.before_request(_enter_territory)
+    bp.before_request(lambda: _enter_territory(api=api))
     return bp
 
 
@@ -37,14 +41,12 @@ def _pull_territory(endpoint: str | None, values: dict[str, Any] | None) -> None
     g.territory_slug = (values or {}).pop("territory", None)
 
 
-def _enter_territory() -> Any:
+def _enter_territory(*, api: bool) -> Any:
     session = get_session()
-    user = _request_user()
+    user = _token_user() if api else _session_user()
     if user is None:
-        if request.path.startswith("/api/"):
+        if api:
             abort(401)
-        from flask import current_app
-
         return current_app.login_manager.unauthorized()
     with scoped(session, ALL):
         territory = session.exec(select(Territory).where(Territory.slug == g.territory_slug)).first()
@@ -56,16 +58,22 @@ def _enter_territory() -> Any:
     if territory is None or membership is None:
         abort(404)
     g.territory = territory
+    g.user = user
     g.membership = membership
     g.role = Role(membership.role)
     set_scope(session, territory.id)
     return None
 
 
-def _request_user() -> User | None:
-    """The logged-in user (session cookie), or the owner of a valid API token (Authorization header)."""
+def _session_user() -> User | None:
+    """The logged-in user of the session cookie (web pages)."""
     if current_user and current_user.is_authenticated:
         return current_user._get_current_object()
+    return None
+
+
+def _token_user() -> User | None:
+    """The owner of a valid API token for this territory (API). The session cookie is ignored here."""
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
@@ -77,9 +85,9 @@ def _request_user() -> User | None:
         if token is None:
             return None
         territory = session.get(Territory, token.territory_id)
-        # A token opens only the territory it was created for.
+        # A token opens only the territory it was created for; elsewhere it finds nothing.
         if territory is None or territory.slug != g.get("territory_slug"):
-            return None
+            abort(404)
         user = session.get(User, token.user_id)
         token.last_used_at = utc_now()
     return user if user is not None and user.is_active else None

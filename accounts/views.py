@@ -276,3 +276,40 @@ def settings() -> Any:
             return redirect(url_for("admin.settings"))
     values = request.form if request.method == "POST" else g.territory.model_dump()
     return render_template("accounts/settings.html", errors=errors, values=values), (422 if errors else 200)
+
+
+@admin_bp.route("/tokens", methods=["GET", "POST"])
+@require_role(Role.ANALYST)
+def tokens() -> Any:
+    """Every member manages their own API tokens for this territory."""
+    from accounts.models import ApiToken, ApiTokenCreate
+
+    session = get_session()
+    errors: dict[str, str] = {}
+    created = None
+    if request.method == "POST":
+        try:
+            data = validate(ApiTokenCreate, {"name": request.form.get("name", "")})
+        except ValidationFailed as exc:
+            errors = exc.errors
+        else:
+            _token, created = services.create_api_token(session=session, territory=g.territory,
+                                                        user=current_user, name=data.name)
+            session.commit()
+    mine = session.exec(select(ApiToken).where(ApiToken.user_id == current_user.id, ApiToken.revoked_at.is_(None))
+                        .order_by(ApiToken.created_at.desc())).all()
+    return render_template("accounts/tokens.html", tokens=mine, created=created, errors=errors), (
+        422 if errors else 200)
+
+
+@admin_bp.post("/tokens/<int:token_id>/revoke")
+@require_role(Role.ANALYST)
+def revoke_token(token_id: int) -> Any:
+    session = get_session()
+    try:
+        services.revoke_api_token(session=session, territory=g.territory, user=current_user, token_id=token_id)
+    except DomainError:
+        return _not_found()
+    session.commit()
+    flash(_("Jeton révoqué."), "success")
+    return redirect(url_for("admin.tokens"))

@@ -69,3 +69,9 @@ class AudienceUpdate(SQLModel):
     result_value_minor: int | None = Field(default=None, ge=0)
     value_note: str | None = Field(default=None, max_length=1000)
     special_ad_category: SpecialAdCategory | None = None
+
+
+class AudienceRead(AudienceBase):
+    id: int
+    key: str
+    builtin: bool

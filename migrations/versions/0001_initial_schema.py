@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 01:58:35.022922
+Create Date: 2026-11-29 02:07:27.797041
 """
 from alembic import op
 import sqlalchemy as sa

@@ -24,7 +24,7 @@ from tests.conftest import AuthActions, make_territory, make_user
 
 PUBLIC_ENDPOINTS = {
     "static", "accounts.login", "accounts.logout", "accounts.home", "accounts.set_locale",
-    "accounts.accept_invitation",
+    "accounts.accept_invitation", "openapi.openapi",
 }
 MARKER = "SECRET-ALPHA"
 
@@ -45,6 +45,7 @@ ID_ARGS = {
     "post_id": "post",
     "audience_id": "audience",
     "run_id": "run",
+    "token_id": "token",
 }
 
 
@@ -72,10 +73,36 @@ def world(session) -> World:  # noqa: ANN001
     membership = session.exec(select(Membership).where(Membership.user_id == admin_a.id)).one()
     run = JobRun(job_id="core.retry_mail", outcome="ok")
     session.add(run)
+    from accounts.services import create_api_token
+
+    token, _clear = create_api_token(session=session, territory=alpha, user=admin_a, name=f"{MARKER} token")
     session.commit()
     ids = {"membership": membership.id, "mail": mail.id, "campaign": campaign.id, "track": track.id,
-           "post": post.id, "audience": audience.id, "run": run.id}
+           "post": post.id, "audience": audience.id, "run": run.id, "token": token.id}
     return World(alpha=alpha, beta=beta, ids=ids)
+
+
+class Visitor:
+    """A Beta member: cookie session for pages, an API token for /api/ routes."""
+
+    def __init__(self, app: Flask, client, session, role: Role) -> None:  # noqa: ANN001
+        from accounts.services import create_api_token, get_user_by_email
+
+        self.client = client
+        self.auth = AuthActions(client)
+        self.auth.login(f"{role.value}@beta.test")
+        beta = session.exec(select(Territory).where(Territory.slug == "beta")).one()
+        user = get_user_by_email(session=session, email=f"{role.value}@beta.test")
+        _token, clear = create_api_token(session=session, territory=beta, user=user, name="matrix")
+        session.commit()
+        self.headers = {"Authorization": f"Bearer {clear}"}
+
+    def call(self, method: str, url: str, form: dict | None = None):  # noqa: ANN201
+        if url.startswith("/api/"):
+            return self.client.open(url, method=method, headers=self.headers, json=form or {})
+        if method == "GET":
+            return self.client.get(url)
+        return self.auth.post(url, form or {})
 
 
 def tenant_rules(app: Flask) -> list:
@@ -116,14 +143,13 @@ def test_every_id_argument_is_known(app: Flask) -> None:
 @pytest.mark.parametrize("role", list(Role))
 def test_other_territory_routes_answer_404_without_data(app, client, session, world, role) -> None:  # noqa: ANN001
     """Members of Beta, whatever their role, get 404 on every Alpha route and read nothing of Alpha."""
-    auth = AuthActions(client)
-    auth.login(f"{role.value}@beta.test")
+    visitor = Visitor(app, client, session, role)
     before = snapshot(session, world.alpha.id)
     failures = []
     for rule in tenant_rules(app):
         url = build(app, rule, "alpha", world.ids)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = client.get(url) if method == "GET" else auth.post(url, {"role": "admin", "name": "x"})
+            response = visitor.call(method, url, {"role": "admin", "name": "x"})
             body = response.get_data(as_text=True)
             if response.status_code != 404 or MARKER in body:
                 failures.append(f"{method} {url}: {response.status_code}")
@@ -134,8 +160,7 @@ def test_other_territory_routes_answer_404_without_data(app, client, session, wo
 @pytest.mark.parametrize("role", list(Role))
 def test_foreign_ids_in_own_territory_are_not_found(app, client, session, world, role) -> None:  # noqa: ANN001
     """Inside Beta, an id of an Alpha object is 404 (or 403 for the role), never Alpha's data."""
-    auth = AuthActions(client)
-    auth.login(f"{role.value}@beta.test")
+    visitor = Visitor(app, client, session, role)
     before = snapshot(session, world.alpha.id)
     failures = []
     for rule in tenant_rules(app):
@@ -143,7 +168,7 @@ def test_foreign_ids_in_own_territory_are_not_found(app, client, session, world,
             continue
         url = build(app, rule, "beta", world.ids)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = client.get(url) if method == "GET" else auth.post(url, {"role": "admin", "name": "x"})
+            response = visitor.call(method, url, {"role": "admin", "name": "x"})
             body = response.get_data(as_text=True)
             if response.status_code not in (403, 404) or MARKER in body:
                 failures.append(f"{method} {url}: {response.status_code}")
@@ -154,8 +179,7 @@ def test_foreign_ids_in_own_territory_are_not_found(app, client, session, world,
 @pytest.mark.parametrize("role", list(Role))
 def test_roles_are_enforced_on_every_route(app, client, session, world, role) -> None:  # noqa: ANN001
     """In its own territory, a role below a route's required role gets 403, on every route."""
-    auth = AuthActions(client)
-    auth.login(f"{role.value}@beta.test")
+    visitor = Visitor(app, client, session, role)
     failures = []
     for rule in tenant_rules(app):
         view = app.view_functions[rule.endpoint]
@@ -167,7 +191,7 @@ def test_roles_are_enforced_on_every_route(app, client, session, world, role) ->
             continue
         url = build(app, rule, "beta", world.ids)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = client.get(url) if method == "GET" else auth.post(url, {})
+            response = visitor.call(method, url)
             if response.status_code != 403:
                 failures.append(f"{method} {url} as {role.value}: {response.status_code}")
     assert failures == []

@@ -6,7 +6,7 @@ from cryptography.fernet import Fernet
 from sqlmodel import func, select
 
 from accounts.models import Membership, Role, Territory, User
-from core.db import tenant_classes
+from core.db import get_engine, tenant_classes
 from demo.seed import DEMO_PASSWORD, DEMO_USERS, seed_demo
 from tests.conftest import AuthActions
 
@@ -49,9 +49,13 @@ def test_production_refuses_to_serve_with_demo_accounts(database_url, session) -
     session.commit()
     prod = create_app(make_settings(database_url, RAYONNE_ENV="production", SECRET_KEY="p" * 40,
                                     RAYONNE_ENCRYPTION_KEY=Fernet.generate_key().decode()))
-    response = prod.test_client().get("/login")
-    assert response.status_code == 503
-    assert "demo purge" in response.get_data(as_text=True)
-    result = prod.test_cli_runner().invoke(args=["demo", "purge"])
-    assert result.exit_code == 0, result.output
-    assert prod.test_client().get("/login").status_code == 200
+    try:
+        response = prod.test_client().get("/login")
+        assert response.status_code == 503
+        assert "demo purge" in response.get_data(as_text=True)
+        result = prod.test_cli_runner().invoke(args=["demo", "purge"])
+        assert result.exit_code == 0, result.output
+        assert prod.test_client().get("/login").status_code == 200
+    finally:
+        with prod.app_context():
+            get_engine().dispose()
