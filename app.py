@@ -202,17 +202,12 @@ def register_security_headers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from accounts.cli import territory_cli, token_cli, user_cli
-    from demo.cli import demo_cli
+    from demo.cli import demo_cli, sandbox_cli
     from scheduler.cli import jobs_cli, scheduler_cli
 
     app.cli.add_command(db_cli)
-    for group in (demo_cli, territory_cli, token_cli, user_cli, jobs_cli, scheduler_cli):
+    for group in (demo_cli, sandbox_cli, territory_cli, token_cli, user_cli, jobs_cli, scheduler_cli):
         app.cli.add_command(group)
-    try:
-        from facebook.cli import sandbox_cli
-    except ImportError:  # pragma: no cover - the sandbox ships with Rayonne; tolerate partial checkouts
-        return
-    app.cli.add_command(sandbox_cli)
 
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")

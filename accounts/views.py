@@ -313,3 +313,45 @@ def revoke_token(token_id: int) -> Any:
     session.commit()
     flash(_("Jeton révoqué."), "success")
     return redirect(url_for("admin.tokens"))
+
+
+@admin_bp.route("/connection", methods=["GET", "POST"])
+@require_role(Role.ADMIN)
+def connection() -> Any:
+    """Connect the territory to Facebook or to the sandbox; secrets are never shown again."""
+    from accounts import connection as conn
+
+    session = get_session()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+        try:
+            data = validate(conn.ConnectionForm, form)
+            conn.save_connection(session=session, territory=g.territory, data=data, actor=actor())
+        except ValidationFailed as exc:
+            errors = exc.errors
+        except DomainError as exc:
+            errors = {exc.field or "page_id": exc.message}
+        else:
+            session.commit()
+            flash(_("Connexion enregistrée. Testez-la pour vérifier ce qui fonctionne."), "success")
+            return redirect(url_for("admin.connection"))
+    view = conn.describe(conn.get_connection(session=session))
+    return render_template("accounts/connection.html", connection=view, errors=errors,
+                           form=request.form if errors else {}), (422 if errors else 200)
+
+
+@admin_bp.post("/connection/test")
+@require_role(Role.ADMIN)
+def test_connection() -> Any:
+    from accounts import connection as conn
+
+    session = get_session()
+    try:
+        result = conn.check(session=session, territory=g.territory, actor=actor())
+    except DomainError as exc:
+        session.commit()  # the status (error, to reconnect) is kept
+        flash(exc.message, "error")
+        return redirect(url_for("admin.connection"))
+    session.commit()
+    return render_template("accounts/connection_check.html", result=result)

@@ -26,6 +26,7 @@ from sqlalchemy.orm import ORMExecuteState, sessionmaker, with_loader_criteria
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel, create_engine
 
+from core import clock
 from core.errors import TenantScopeError
 
 logger = logging.getLogger(__name__)
@@ -35,8 +36,8 @@ ALL = "*"  # scope value for operator sessions that may read every territory
 
 
 def utc_now() -> datetime:
-    """The current time, timezone-aware, in UTC (a callable: evaluated per row)."""
-    return datetime.now(UTC)
+    """The current time, timezone-aware, in UTC (a callable: evaluated per row). See `core.clock`."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

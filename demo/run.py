@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -36,19 +37,14 @@ def run_demo(app: Flask) -> None:
         command.upgrade(alembic_config(settings.DATABASE_URL), "head")
         with session_scope() as session:
             seed_demo(session)
-    children = []
-    try:
-        from facebook import sandbox  # noqa: F401
-
-        children.append(_spawn("sandbox", "run", "--port", str(settings.SANDBOX_PORT)))
-    except ImportError:
-        print("Graph API sandbox not available in this checkout.")
-    children.append(_spawn("scheduler", "run"))
+    children = [_spawn("sandbox", "run", "--port", str(settings.SANDBOX_PORT)), _spawn("scheduler", "run")]
     print(f"\n  Rayonne demo: http://127.0.0.1:{settings.PORT}/")
     print(f"  Password for every demo account: {DEMO_PASSWORD}")
     for role, (email, _name) in DEMO_USERS.items():
         print(f"    {role.value:8} {email}")
     print()
+    # Ctrl-C or a SIGTERM stops the web server and, through `finally`, the sandbox and the scheduler.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         app.run(host="127.0.0.1", port=settings.PORT, threaded=True, use_reloader=False)
     finally:

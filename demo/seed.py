@@ -58,8 +58,21 @@ def seed_demo(session: Session) -> Territory:
         ensure_builtin_audiences(session=session, territory=neighbour)
     with scoped(session, territory.id):
         ensure_builtin_audiences(session=session, territory=territory)
+        _connect_sandbox(session, territory)
         _content(session, territory, users[Role.EDITOR].id)
     return territory
+
+
+def _connect_sandbox(session: Session, territory: Territory) -> None:
+    """Point the demo territory at the local Graph API sandbox (its demo Page and ad account)."""
+    from accounts.connection import ConnectionForm, get_connection, save_connection
+    from facebook.sandbox import DEMO_AD_ACCOUNT_ID, DEMO_ADS_TOKEN, DEMO_PAGE_ID, DEMO_PAGE_TOKEN
+
+    if get_connection(session=session) is not None:
+        return
+    save_connection(session=session, territory=territory, actor=SYSTEM, data=ConnectionForm(
+        mode="sandbox", page_id=DEMO_PAGE_ID, ad_account_id=DEMO_AD_ACCOUNT_ID,
+        access_token=DEMO_ADS_TOKEN, page_token=DEMO_PAGE_TOKEN))
 
 
 def _territory(session: Session, slug: str, name: str, brand: str) -> Territory:

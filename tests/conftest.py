@@ -69,12 +69,29 @@ def make_settings(database_url: str, **overrides: object):  # noqa: ANN201
     return Settings(_env_file=None, **values)
 
 
+def _compile_catalogs() -> None:
+    """Compile the translation catalogs if needed (`make` does it too; plain `pytest` must work)."""
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po_path in Path(__file__).resolve().parent.parent.glob("translations/*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime:
+            with po_path.open("rb") as po_file:
+                catalog = read_po(po_file)
+            with mo_path.open("wb") as mo_file:
+                write_mo(mo_file, catalog)
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str) -> Iterator[Flask]:
     from alembic import command
 
     from app import alembic_config, create_app
 
+    _compile_catalogs()
     application = create_app(make_settings(database_url))
     with application.app_context():
         command.upgrade(alembic_config(database_url), "head")
@@ -191,3 +208,71 @@ class AuthActions:
 @pytest.fixture
 def auth(client: FlaskClient) -> AuthActions:
     return AuthActions(client)
+
+
+# ------------------------------------------------------------------------ network, clock, sandbox
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every HTTP request made through `requests` during a test must stay on this machine."""
+    from urllib.parse import urlsplit
+
+    import requests
+
+    from facebook.sandbox import is_loopback
+
+    real_send = requests.adapters.HTTPAdapter.send
+
+    def send(self, request, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        host = urlsplit(request.url or "").hostname or ""
+        assert is_loopback(host), f"a test tried to reach {host}"
+        return real_send(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", send)
+
+
+@pytest.fixture
+def clock() -> Iterator[object]:
+    """Rayonne's clock (`core.clock`), reset to real time after the test."""
+    from core import clock as rayonne_clock
+
+    yield rayonne_clock
+    rayonne_clock.reset()
+
+
+@pytest.fixture
+def graph_sandbox() -> Iterator[object]:
+    """A fresh Graph API sandbox on a free loopback port (in memory, fixed seed)."""
+    from facebook import throttle_registry
+    from facebook.sandbox import SandboxServer
+
+    throttle_registry.clear()
+    with SandboxServer(seed=7) as server:
+        yield server
+    throttle_registry.clear()
+
+
+_page_numbers = iter(range(1, 10_000))
+
+
+def connect_sandbox(app: Flask, session: Session, territory: Territory, sandbox,  # noqa: ANN001
+                    followers: int = 20_000) -> dict:
+    """Provision a Page and an EUR ad account for `territory` in the sandbox and connect to them."""
+    from accounts.connection import ConnectionForm, save_connection
+    from accounts.services import SYSTEM
+    from core.db import scoped
+
+    n = next(_page_numbers)
+    page_id, account_id = f"10450000{n:07d}", f"act_20260000{n:05d}"
+    ads_token, page_token = f"ads-token-{territory.slug}-{n}", f"page-token-{territory.slug}-{n}"
+    sandbox.control.setup({
+        "pages": [{"id": page_id, "name": territory.name, "followers": followers, "page_token": page_token}],
+        "ad_accounts": [{"id": account_id, "currency": "EUR", "access_token": ads_token, "pages": [page_id]}],
+    })
+    with app.app_context(), scoped(session, territory.id):
+        save_connection(session=session, territory=territory, actor=SYSTEM, base_url=sandbox.url,
+                        data=ConnectionForm(mode="sandbox", page_id=page_id, ad_account_id=account_id,
+                                            access_token=ads_token, page_token=page_token))
+    session.commit()
+    return {"page_id": page_id, "ad_account_id": account_id, "ads_token": ads_token, "page_token": page_token}

@@ -15,12 +15,14 @@ def _counts(session) -> dict[str, int]:  # noqa: ANN001
     return {cls.__name__: session.exec(select(func.count()).select_from(cls)).one() for cls in tenant_classes()}
 
 
-def test_seed_is_idempotent_and_gives_every_role(session) -> None:  # noqa: ANN001
+def test_seed_is_idempotent_and_gives_every_role(app, session) -> None:  # noqa: ANN001
     """Seeding twice changes nothing, and each role's demo account can log in with the demo password."""
-    seed_demo(session)
+    with app.app_context():
+        seed_demo(session)
     session.commit()
     first = _counts(session)
-    seed_demo(session)
+    with app.app_context():
+        seed_demo(session)
     session.commit()
     assert _counts(session) == first
     territory = session.exec(select(Territory).where(Territory.slug == "demo")).one()
@@ -32,20 +34,22 @@ def test_seed_is_idempotent_and_gives_every_role(session) -> None:  # noqa: ANN0
     assert first["Audience"] >= 6 and first["Campaign"] == 1 and first["Post"] == 3
 
 
-def test_demo_accounts_log_in(client, session) -> None:  # noqa: ANN001
+def test_demo_accounts_log_in(app, client, session) -> None:  # noqa: ANN001
     """The printed demo login works."""
-    seed_demo(session)
+    with app.app_context():
+        seed_demo(session)
     session.commit()
     response = AuthActions(client).login("manager@demo.rayonne.test", DEMO_PASSWORD)
     assert response.status_code == 302
 
 
-def test_production_refuses_to_serve_with_demo_accounts(database_url, session) -> None:  # noqa: ANN001
+def test_production_refuses_to_serve_with_demo_accounts(app, database_url, session) -> None:  # noqa: ANN001
     """Outside development Rayonne answers 503 while the well-known demo accounts exist."""
     from app import create_app
     from tests.conftest import make_settings
 
-    seed_demo(session)
+    with app.app_context():
+        seed_demo(session)
     session.commit()
     prod = create_app(make_settings(database_url, RAYONNE_ENV="production", SECRET_KEY="p" * 40,
                                     RAYONNE_ENCRYPTION_KEY=Fernet.generate_key().decode()))

@@ -9,9 +9,10 @@ NAV = ["Tableau de bord", "Campagnes", "Calendrier", "Publics", "Budgets", "Rapp
 SETTINGS_TABS = ["Membres", "Journal d'audit", "E-mails", "Tâches planifiées", "Territoire"]
 
 
-def test_admin_walks_every_page(page, session) -> None:  # noqa: ANN001
+def test_admin_walks_every_page(app, page, session) -> None:  # noqa: ANN001
     """An admin logs in and visits every section; each page renders and passes axe-core."""
-    seed_demo(session)
+    with app.app_context():
+        seed_demo(session)
     session.commit()
     login(page, "admin@demo.rayonne.test", DEMO_PASSWORD)
     # The admin belongs to two territories: the switcher comes first.
@@ -28,9 +29,10 @@ def test_admin_walks_every_page(page, session) -> None:  # noqa: ANN001
         check_accessibility(page)
 
 
-def test_invite_a_colleague_from_the_members_page(page, session) -> None:  # noqa: ANN001
+def test_invite_a_colleague_from_the_members_page(app, page, session) -> None:  # noqa: ANN001
     """The invitation form explains a bad address, then sends the invitation to the outbox."""
-    seed_demo(session)
+    with app.app_context():
+        seed_demo(session)
     session.commit()
     login(page, "admin@demo.rayonne.test", DEMO_PASSWORD)
     page.goto("/t/demo/admin/members")
@@ -47,9 +49,10 @@ def test_invite_a_colleague_from_the_members_page(page, session) -> None:  # noq
     check_accessibility(page)
 
 
-def test_wrong_password_is_announced(page, session) -> None:  # noqa: ANN001
+def test_wrong_password_is_announced(app, page, session) -> None:  # noqa: ANN001
     """A failed login shows its message as an alert, and the page stays accessible."""
-    seed_demo(session)
+    with app.app_context():
+        seed_demo(session)
     session.commit()
     login(page, "admin@demo.rayonne.test", "mauvais mot de passe")
     assert page.get_by_role("alert").inner_text() == "Adresse e-mail ou mot de passe incorrect."
