@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint e2e install translations schema clean help
+.PHONY: run test lint e2e install system-deps translations schema clean help
 
 help:
 	@echo "make run   - install, migrate, seed the demo and serve it on http://127.0.0.1:$${PORT:-5000}/"
@@ -21,7 +21,22 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
-install: $(STAMP) translations
+install: system-deps $(STAMP) translations
+
+# WeasyPrint (the weekly PDF) loads Pango at run time; its pip wheel does not ship it. Installed here
+# when missing and possible (root on Debian/Ubuntu); otherwise make stops with the command to run.
+PANGO_APT := apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+system-deps:
+	@if $(PYTHON) -c 'import ctypes.util as u, sys; sys.exit(not all(map(u.find_library, ("pango-1.0", "pangoft2-1.0", "harfbuzz-subset"))))'; then :; \
+	elif [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Pango for WeasyPrint: $(PANGO_APT)"; \
+	  DEBIAN_FRONTEND=noninteractive $(PANGO_APT) >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(PANGO_APT); }; \
+	else \
+	  echo "WeasyPrint (the weekly PDF report) needs Pango, which is missing. As root, run:"; \
+	  echo "  $(PANGO_APT)"; \
+	  echo "(other systems: install Pango >= 1.44 with your package manager), then run make again."; \
+	  exit 1; \
+	fi
 
 translations: $(STAMP)
 	@$(BIN)/pybabel compile -d translations --statistics
@@ -33,7 +48,7 @@ lint: install
 	$(BIN)/ruff check .
 
 test: lint
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
 
 e2e: install
 	$(BIN)/python -m pytest -q -m e2e $(PYTEST_ARGS)

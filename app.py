@@ -54,7 +54,8 @@ def configure(app: Flask, settings: Settings) -> None:
         REMEMBER_COOKIE_SECURE=secure_cookies,
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead: long forms must not expire mid-writing
-        MAX_CONTENT_LENGTH=10 * 1024 * 1024,
+        # The composer sends one image per track (8 MB at most each) in a single form.
+        MAX_CONTENT_LENGTH=40 * 1024 * 1024,
         BABEL_DEFAULT_LOCALE=settings.DEFAULT_LOCALE,
         BABEL_DEFAULT_TIMEZONE="UTC",
         TESTING=settings.RAYONNE_ENV == "test",
@@ -92,15 +93,22 @@ def register_blueprints(app: Flask) -> None:
     from accounts.api import openapi_bp
     from accounts.views import admin_bp
     from accounts.views import bp as accounts_bp
+    from campaigns.api import bp as campaigns_api
+    from campaigns.api_workflow import bp as workflow_api
     from campaigns.views import bp as campaigns_bp
+    from campaigns.views import feed_bp as calendar_feed_bp
+    from campaigns.views_workflow import approval_bp  # also adds the workflow pages to campaigns_bp
+    from reports.api import bp as reports_api
     from reports.views import bp as reports_bp
     from scheduler.views import bp as scheduler_bp
+    from sponsored.api import bp as sponsored_api
     from sponsored.views import bp as sponsored_bp
     from targets.api import bp as targets_api
     from targets.views import bp as targets_bp
 
-    pages = (accounts_bp, admin_bp, targets_bp, campaigns_bp, sponsored_bp, reports_bp, scheduler_bp)
-    api = (openapi_bp, accounts_api, targets_api)
+    pages = (accounts_bp, admin_bp, targets_bp, campaigns_bp, calendar_feed_bp, approval_bp, sponsored_bp, reports_bp,
+             scheduler_bp)
+    api = (openapi_bp, accounts_api, targets_api, campaigns_api, workflow_api, sponsored_api, reports_api)
     for blueprint in pages + api:
         app.register_blueprint(blueprint)
 
@@ -203,10 +211,11 @@ def register_security_headers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from accounts.cli import territory_cli, token_cli, user_cli
     from demo.cli import demo_cli, sandbox_cli
+    from reports.cli import report_cli
     from scheduler.cli import jobs_cli, scheduler_cli
 
     app.cli.add_command(db_cli)
-    for group in (demo_cli, sandbox_cli, territory_cli, token_cli, user_cli, jobs_cli, scheduler_cli):
+    for group in (demo_cli, sandbox_cli, territory_cli, token_cli, user_cli, report_cli, jobs_cli, scheduler_cli):
         app.cli.add_command(group)
 
 

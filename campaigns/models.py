@@ -9,6 +9,12 @@ from sqlalchemy import Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.db import TerritoryOwned, UTCDateTime, created_at_field, str_enum
+from core.forms import Email
+
+# A Page post may hold 63,206 characters, but Rayonne refuses more than this: a social post for a
+# public is short, and Facebook folds everything after about 480 characters behind "See more".
+MESSAGE_MAX_CHARS = 5000
+MESSAGE_FOLD_CHARS = 480
 
 
 class Objective(enum.StrEnum):
@@ -41,10 +47,37 @@ class CampaignBase(SQLModel):
 class Campaign(CampaignBase, TerritoryOwned, table=True):
     """A theme with dates, an objective and an approved budget, told to several audiences."""
 
+    __table_args__ = (UniqueConstraint("territory_id", "slug"),)
+
     id: int | None = Field(default=None, primary_key=True)
+    # Goes into `utm_campaign`; set from the name at creation and then kept, so that links already
+    # published keep counting for the same campaign in the web analytics after a rename.
+    slug: str | None = Field(default=None, max_length=80)
     status: CampaignStatus = Field(default=CampaignStatus.ACTIVE, sa_type=str_enum(CampaignStatus))
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = created_at_field()
+
+
+class CampaignCreate(CampaignBase):
+    pass
+
+
+class CampaignUpdate(SQLModel):
+    name: str | None = Field(default=None, min_length=2, max_length=120)
+    theme: str | None = Field(default=None, max_length=2000)
+    starts_on: date | None = None
+    ends_on: date | None = None
+    objective: Objective | None = None
+    approved_budget_minor: int | None = Field(default=None, ge=0)
+    dsa_beneficiary: str | None = Field(default=None, max_length=120)
+    dsa_payor: str | None = Field(default=None, max_length=120)
+
+
+class CampaignRead(CampaignBase):
+    id: int
+    slug: str | None
+    status: CampaignStatus
+    created_at: datetime
 
 
 class ContentTrackBase(SQLModel):
@@ -67,24 +100,56 @@ class ContentTrack(ContentTrackBase, TerritoryOwned, table=True):
     created_at: datetime = created_at_field()
 
 
+class ContentTrackCreate(ContentTrackBase):
+    audience_id: int
+
+
+class ContentTrackUpdate(SQLModel):
+    budget_share_bp: int | None = Field(default=None, ge=0, le=10000)
+    tone: str | None = Field(default=None, max_length=500)
+    guidelines: str | None = Field(default=None, max_length=4000)
+    posts_per_week: int | None = Field(default=None, ge=0, le=50)
+
+
+class ContentTrackRead(ContentTrackBase):
+    id: int
+    campaign_id: int
+    audience_id: int
+
+
 class StorySource(enum.StrEnum):
     WRITTEN = "written"
     WEBSITE = "website"  # imported from the territory's RSS/Atom feed, to adapt per track
 
 
-class Story(TerritoryOwned, table=True):
+class StoryBase(SQLModel):
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field(default="", max_length=MESSAGE_MAX_CHARS, sa_type=Text)
+    link: str | None = Field(default=None, max_length=1000)
+
+
+class Story(StoryBase, TerritoryOwned, table=True):
     """One story written once, told by a variant post in each track."""
 
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int | None = Field(default=None, foreign_key="campaign.id", index=True)
-    title: str = Field(max_length=200)
-    body: str = Field(default="", sa_type=Text)
-    link: str | None = Field(default=None, max_length=1000)
     source: StorySource = Field(default=StorySource.WRITTEN, sa_type=str_enum(StorySource))
     source_url: str | None = Field(default=None, max_length=1000)
     source_guid: str | None = Field(default=None, max_length=500, index=True)
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = created_at_field()
+
+
+class StoryCreate(StoryBase):
+    campaign_id: int | None = None
+
+
+class StoryRead(StoryBase):
+    id: int
+    campaign_id: int | None
+    source: StorySource
+    source_url: str | None
+    created_at: datetime
 
 
 class PostStatus(enum.StrEnum):
@@ -115,11 +180,46 @@ class Post(TerritoryOwned, table=True):
     fb_post_id: str | None = Field(default=None, max_length=80, index=True)
     publish_attempts: int = 0
     publish_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    publish_retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # backoff after a failure
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     approved_by_label: str | None = Field(default=None, max_length=254)
+    # Who confirmed, on approval, that a post flagged in a pre-electoral period may go out.
+    electoral_confirmed_by: str | None = Field(default=None, max_length=254)
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
+
+
+class PostCreate(SQLModel):
+    track_id: int
+    story_id: int | None = None
+    message: str = Field(min_length=1, max_length=MESSAGE_MAX_CHARS)
+    link: str | None = Field(default=None, max_length=800)
+    planned_at: datetime | None = None
+
+
+class PostUpdate(SQLModel):
+    message: str | None = Field(default=None, min_length=1, max_length=MESSAGE_MAX_CHARS)
+    link: str | None = Field(default=None, max_length=800)
+    planned_at: datetime | None = None
+
+
+class PostRead(SQLModel):
+    id: int
+    track_id: int
+    story_id: int | None
+    message: str
+    link: str | None
+    image_path: str | None
+    planned_at: datetime | None
+    status: PostStatus
+    failure_reason: str | None
+    copied_from_website: bool
+    electoral_flag: str | None
+    fb_post_id: str | None
+    published_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
 
 
 class PostReview(TerritoryOwned, table=True):
@@ -163,3 +263,47 @@ class ElectedOfficial(TerritoryOwned, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=120)
     office: str = Field(default="", max_length=120)
+
+
+class ElectedOfficialCreate(SQLModel):
+    name: str = Field(min_length=2, max_length=120)
+    office: str = Field(default="", max_length=120)
+
+
+class ElectoralTerm(TerritoryOwned, table=True):
+    """A word or phrase (French or English) that reads as electoral; none stored = the built-in list."""
+
+    __tablename__ = "electoral_term"
+    __table_args__ = (UniqueConstraint("territory_id", "term"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    term: str = Field(max_length=80)
+
+
+# ---------------------------------------------------------------- workflow inputs (forms and JSON API)
+
+
+class PostApprove(SQLModel):
+    comment: str = Field(default="", max_length=4000)
+    # Required when the post is flagged in a pre-electoral period: the manager confirms explicitly.
+    confirm_electoral: bool = False
+
+
+# Required values (the comment of a refusal, the planned time) are checked by the workflow once the post is
+# found, so that an unknown post answers 404 before any 422.
+class PostReject(SQLModel):
+    comment: str = Field(default="", max_length=4000, description="Required: why the post is refused.")
+
+
+class PostSchedule(SQLModel):
+    # Naive values are read in the territory's time zone.
+    planned_at: datetime | None = Field(default=None, description="Required: when to publish.")
+
+
+class PostComment(SQLModel):
+    comment: str = Field(default="", max_length=4000, description="Required.")
+
+
+class ExternalApprovalCreate(SQLModel):
+    recipient_name: str = Field(min_length=2, max_length=120)
+    recipient_email: Email = Field(max_length=254)

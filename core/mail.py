@@ -124,7 +124,9 @@ def _smtp_send(raw: bytes, to_addr: str) -> None:
         if settings.SMTP_USER:
             password = settings.SMTP_PASSWORD.get_secret_value() if settings.SMTP_PASSWORD else ""
             smtp.login(settings.SMTP_USER, password)
-        smtp.sendmail(parseaddr(settings.MAIL_FROM)[1], [to_addr], raw)
+        # SMTP lines end with CRLF (RFC 5321 2.3.8); `as_bytes()` wrote bare LF, and smtplib passes bytes
+        # through unchanged, so a strict server sees one endless line once a message exceeds 1,000 bytes.
+        smtp.sendmail(parseaddr(settings.MAIL_FROM)[1], [to_addr], raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
 
 
 def retry_failed(*, session: Session) -> int:

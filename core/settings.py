@@ -67,6 +67,11 @@ class Settings(BaseSettings):
 
     SCHEDULER_LOCK_SECONDS: int = Field(60, ge=5)
 
+    # Publishing: a post due longer ago than this (scheduler down, connection broken) is marked
+    # missed instead of going out late; external approval links expire after this many days.
+    PUBLISH_MISSED_AFTER_HOURS: int = Field(6, ge=1)
+    APPROVAL_LINK_DAYS: int = Field(7, ge=1)
+
     @field_validator("DATABASE_URL")
     @classmethod
     def _known_database(cls, value: str) -> str:

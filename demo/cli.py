@@ -24,6 +24,16 @@ def seed() -> None:
         click.echo(f"  {role.value:8} {email}")
 
 
+@demo_cli.command("history")
+@click.option("--days", type=int, default=365, show_default=True)
+def history(days: int) -> None:
+    """Give the demo territory a year of history through the sandbox (idempotent; before `sandbox run`)."""
+    from demo.history import history_for_demo
+
+    with session_scope() as session:
+        click.echo(history_for_demo(session, days=days))
+
+
 @demo_cli.command("purge")
 def purge() -> None:
     """Delete the demo users (their memberships and tokens), so that production may start."""

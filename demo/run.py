@@ -37,6 +37,12 @@ def run_demo(app: Flask) -> None:
         command.upgrade(alembic_config(settings.DATABASE_URL), "head")
         with session_scope() as session:
             seed_demo(session)
+        with session_scope() as session:
+            # A year of insights through an in-process sandbox, before the sandbox subprocess starts
+            # on the same state file (demo/history.py says why); idempotent.
+            from demo.history import history_for_demo
+
+            print(f"Demo history: {history_for_demo(session)}")
     children = [_spawn("sandbox", "run", "--port", str(settings.SANDBOX_PORT)), _spawn("scheduler", "run")]
     print(f"\n  Rayonne demo: http://127.0.0.1:{settings.PORT}/")
     print(f"  Password for every demo account: {DEMO_PASSWORD}")

@@ -32,6 +32,26 @@ JOBS: list[JobDef] = [
            "Renvoie les e-mails dont l'envoi a échoué (5 tentatives au plus)."),
     JobDef("accounts.purge_login_attempts", "accounts.jobs:purge_login_attempts", "cron",
            {"hour": 3, "minute": 17}, "Efface les tentatives de connexion de plus de 30 jours."),
+    JobDef("campaigns.publish_due", "campaigns.jobs:publish_due", "interval", {"minutes": 1},
+           "Publie les publications arrivées à échéance, une seule fois chacune ; réessaie les échecs passagers."),
+    # The body lives beside the import code (campaigns/feeds.py), not in campaigns/jobs.py.
+    JobDef("campaigns.import_feeds", "campaigns.feeds:import_feeds_job", "cron", {"hour": 6, "minute": 40},
+           "Importe chaque jour les nouveaux articles du site de chaque territoire, en récits à adapter."),
+    JobDef("campaigns.refresh_electoral_flags", "campaigns.jobs:refresh_electoral_flags", "interval", {"hours": 1},
+           "Recalcule les signalements de période pré-électorale des publications en cours."),
+    JobDef("reports.sync_insights", "reports.jobs:sync_insights", "cron", {"minute": 5},
+           "Synchronise les statistiques Facebook : publicités en cours chaque heure, le reste une fois par jour."),
+    JobDef("reports.backfill_insights", "reports.jobs:backfill_insights", "interval", {"minutes": 1},
+           "Reprend l'historique des statistiques d'un territoire nouvellement connecté, étape par étape."),
+    # Every 15 minutes; the job itself decides, per territory, whether its weekly report is due
+    # (Territory.report_weekday / report_hour, territory time) and catches up missed ones.
+    JobDef("reports.weekly", "reports.jobs:weekly", "interval", {"minutes": 15},
+           "Construit et envoie le rapport hebdomadaire de chaque territoire à son heure (rattrape les oublis)."),
+    JobDef("sponsored.check_pacing", "sponsored.jobs:check_pacing", "cron", {"minute": 20},
+           "Contrôle le rythme des dépenses sponsorisées : dépense réelle, examens Facebook, alertes à 80 / 100 % "
+           "des allocations, pause des sponsorisations qui dépasseraient."),
+    JobDef("sponsored.resume_boosts", "sponsored.jobs:resume_boosts", "interval", {"minutes": 2},
+           "Envoie à Facebook les sponsorisations approuvées et reprend les créations interrompues, sans doublon."),
 ]
 
 

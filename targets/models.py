@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -30,6 +30,44 @@ class SpecialAdCategory(enum.StrEnum):
 
 
 BUILTIN_AUDIENCES = ("investors", "tourists", "residents")
+
+# Facebook's limits for a targeting preset (see shared/facebook-api.md, "Targeting spec").
+AGE_MIN, AGE_MAX = 13, 65
+CITY_RADIUS_KM = (17, 80)  # Marketing API: a city radius is 17 to 80 km (10 to 50 miles)
+MAX_CITIES, MAX_REGIONS = 250, 200
+
+
+class GeoRef(SQLModel):
+    """A region (or any keyed location) as the Graph API's location search returns it."""
+
+    key: str = Field(min_length=1, max_length=40)
+    name: str = Field(default="", max_length=120)
+
+
+class CityRef(GeoRef):
+    """A city with the radius around it, in kilometres."""
+
+    radius: int = Field(default=25, ge=CITY_RADIUS_KM[0], le=CITY_RADIUS_KM[1])
+    distance_unit: Literal["kilometer"] = "kilometer"
+
+
+class InterestRef(SQLModel):
+    id: str = Field(min_length=1, max_length=40)
+    name: str = Field(default="", max_length=120)
+
+
+class Targeting(SQLModel):
+    """An audience's Facebook targeting preset, stored as JSON on the audience.
+
+    Cross-field rules (age_min <= age_max, at least one place, list sizes) live in `targets.services`.
+    """
+
+    countries: list[str] = Field(default_factory=list)
+    regions: list[GeoRef] = Field(default_factory=list)
+    cities: list[CityRef] = Field(default_factory=list)
+    age_min: int | None = Field(default=None, ge=AGE_MIN, le=AGE_MAX)
+    age_max: int | None = Field(default=None, ge=AGE_MIN, le=AGE_MAX)
+    interests: list[InterestRef] = Field(default_factory=list)
 
 
 class AudienceBase(SQLModel):
@@ -59,12 +97,13 @@ class Audience(AudienceBase, TerritoryOwned, table=True):
 
 class AudienceCreate(AudienceBase):
     key: str = Field(min_length=2, max_length=40, schema_extra={"pattern": r"^[a-z0-9][a-z0-9-]*$"})
+    targeting: Targeting = Field(default_factory=Targeting)  # type: ignore[assignment]
 
 
 class AudienceUpdate(SQLModel):
     name: str | None = Field(default=None, min_length=2, max_length=80)
     description: str | None = Field(default=None, max_length=2000)
-    targeting: dict[str, Any] | None = None
+    targeting: Targeting | None = None
     result_type: ResultType | None = None
     result_value_minor: int | None = Field(default=None, ge=0)
     value_note: str | None = Field(default=None, max_length=1000)
@@ -75,3 +114,4 @@ class AudienceRead(AudienceBase):
     id: int
     key: str
     builtin: bool
+    archived: bool = False

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 02:07:27.797041
+Create Date: 2026-11-29 02:49:18.066240
 """
 from alembic import op
 import sqlalchemy as sa
@@ -154,12 +154,14 @@ def upgrade() -> None:
     sa.Column('dsa_beneficiary', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('dsa_payor', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('slug', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
     sa.Column('status', sa.Enum('active', 'archived', name='campaignstatus', native_enum=False, length=40), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], ),
     sa.ForeignKeyConstraint(['territory_id'], ['territory.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('territory_id', 'slug')
     )
     with op.batch_alter_table('campaign', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_campaign_territory_id'), ['territory_id'], unique=False)
@@ -174,6 +176,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('elected_official', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_elected_official_territory_id'), ['territory_id'], unique=False)
+
+    op.create_table('electoral_term',
+    sa.Column('territory_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('term', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.ForeignKeyConstraint(['territory_id'], ['territory.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('territory_id', 'term')
+    )
+    with op.batch_alter_table('electoral_term', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_electoral_term_territory_id'), ['territory_id'], unique=False)
 
     op.create_table('external_approval',
     sa.Column('territory_id', sa.Integer(), nullable=False),
@@ -218,6 +231,42 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('facebook_connection', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_facebook_connection_territory_id'), ['territory_id'], unique=False)
+
+    op.create_table('insights_backfill',
+    sa.Column('territory_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'running', 'done', 'failed', name='backfillstatus', native_enum=False, length=40), nullable=False),
+    sa.Column('since', sa.Date(), nullable=False),
+    sa.Column('until', sa.Date(), nullable=False),
+    sa.Column('next_day', sa.Date(), nullable=False),
+    sa.Column('steps_total', sa.Integer(), nullable=False),
+    sa.Column('steps_done', sa.Integer(), nullable=False),
+    sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
+    sa.Column('started_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['territory_id'], ['territory.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('territory_id')
+    )
+    with op.batch_alter_table('insights_backfill', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_insights_backfill_territory_id'), ['territory_id'], unique=False)
+
+    op.create_table('insights_sync',
+    sa.Column('territory_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('last_hourly_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_daily_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('covered_since', sa.Date(), nullable=True),
+    sa.Column('synced_through', sa.Date(), nullable=True),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
+    sa.Column('last_error_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['territory_id'], ['territory.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('territory_id')
+    )
+    with op.batch_alter_table('insights_sync', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_insights_sync_territory_id'), ['territory_id'], unique=False)
 
     op.create_table('invitation',
     sa.Column('territory_id', sa.Integer(), nullable=False),
@@ -296,8 +345,11 @@ def upgrade() -> None:
     sa.Column('period_end', sa.Date(), nullable=False),
     sa.Column('status', sa.Enum('pending', 'building', 'ready', 'failed', name='reportstatus', native_enum=False, length=40), nullable=False),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+    sa.Column('progress', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('started_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('pdf', sa.LargeBinary(), nullable=True),
     sa.Column('generated_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('requested_by_label', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
     sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['territory_id'], ['territory.id'], ),
@@ -321,6 +373,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('report_recipient', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_report_recipient_territory_id'), ['territory_id'], unique=False)
+
+    op.create_table('sensitive_word_list',
+    sa.Column('territory_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
+    sa.Column('words', sa.JSON(), nullable=False),
+    sa.Column('updated_by_label', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['territory_id'], ['territory.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('territory_id', 'language')
+    )
+    with op.batch_alter_table('sensitive_word_list', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sensitive_word_list_territory_id'), ['territory_id'], unique=False)
 
     op.create_table('content_track',
     sa.Column('territory_id', sa.Integer(), nullable=False),
@@ -364,11 +430,11 @@ def upgrade() -> None:
 
     op.create_table('story',
     sa.Column('territory_id', sa.Integer(), nullable=False),
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('campaign_id', sa.Integer(), nullable=True),
     sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('link', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=True),
     sa.Column('source', sa.Enum('written', 'website', name='storysource', native_enum=False, length=40), nullable=False),
     sa.Column('source_url', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
     sa.Column('source_guid', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
@@ -400,9 +466,11 @@ def upgrade() -> None:
     sa.Column('fb_post_id', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
     sa.Column('publish_attempts', sa.Integer(), nullable=False),
     sa.Column('publish_started_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('publish_retry_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('published_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('approved_by_label', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True),
+    sa.Column('electoral_confirmed_by', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True),
     sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], ),
@@ -423,9 +491,14 @@ def upgrade() -> None:
     sa.Column('territory_id', sa.Integer(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('track_id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=True),
     sa.Column('fb_campaign_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('objective', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('special_ad_categories', sa.JSON(), nullable=False),
     sa.Column('spend_cap_minor', sa.Integer(), nullable=False),
+    sa.Column('cap_synced_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
     sa.ForeignKeyConstraint(['territory_id'], ['territory.id'], ),
     sa.ForeignKeyConstraint(['track_id'], ['content_track.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -433,6 +506,30 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('track_ad_campaign', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_track_ad_campaign_territory_id'), ['territory_id'], unique=False)
+
+    op.create_table('track_week_metric',
+    sa.Column('territory_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('track_id', sa.Integer(), nullable=False),
+    sa.Column('week_start', sa.Date(), nullable=False),
+    sa.Column('viewers', sa.Integer(), nullable=True),
+    sa.Column('views_organic', sa.Integer(), nullable=True),
+    sa.Column('views_paid', sa.Integer(), nullable=True),
+    sa.Column('engagement', sa.Integer(), nullable=True),
+    sa.Column('spend_minor', sa.Integer(), nullable=True),
+    sa.Column('impressions', sa.Integer(), nullable=True),
+    sa.Column('results', sa.Integer(), nullable=True),
+    sa.Column('paid_reach', sa.Integer(), nullable=True),
+    sa.Column('post_rows', sa.Integer(), nullable=False),
+    sa.Column('ad_rows', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['territory_id'], ['territory.id'], ),
+    sa.ForeignKeyConstraint(['track_id'], ['content_track.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('track_id', 'week_start')
+    )
+    with op.batch_alter_table('track_week_metric', schema=None) as batch_op:
+        batch_op.create_index('ix_track_week_cover', ['territory_id', 'week_start', 'track_id', 'viewers', 'views_organic', 'views_paid', 'engagement', 'spend_minor', 'impressions', 'results', 'paid_reach'], unique=False)
+        batch_op.create_index(batch_op.f('ix_track_week_metric_territory_id'), ['territory_id'], unique=False)
 
     op.create_table('boost',
     sa.Column('territory_id', sa.Integer(), nullable=False),
@@ -445,17 +542,30 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('post_id', sa.Integer(), nullable=False),
     sa.Column('track_id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
     sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
-    sa.Column('status', sa.Enum('pending_approval', 'approved', 'creating', 'active', 'paused', 'completed', 'stopped', 'rejected', 'failed', name='booststatus', native_enum=False, length=40), nullable=False),
+    sa.Column('status', sa.Enum('pending_approval', 'approved', 'creating', 'active', 'paused', 'completed', 'stopped', 'rejected', 'declined', 'failed', name='booststatus', native_enum=False, length=40), nullable=False),
+    sa.Column('status_reason', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+    sa.Column('paused_by_pacing', sa.Boolean(), nullable=False),
     sa.Column('fb_adset_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
     sa.Column('fb_creative_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
     sa.Column('fb_ad_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('creation_attempts', sa.Integer(), nullable=False),
+    sa.Column('creation_started_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
     sa.Column('review_status', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('review_checked_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('rejection_reason', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
     sa.Column('compliance_warnings', sa.JSON(), nullable=False),
+    sa.Column('dsa_beneficiary', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
+    sa.Column('dsa_payor', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
     sa.Column('requested_by_id', sa.Integer(), nullable=True),
+    sa.Column('requested_by_label', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True),
     sa.Column('approved_by_label', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True),
+    sa.Column('approved_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
     sa.ForeignKeyConstraint(['post_id'], ['post.id'], ),
     sa.ForeignKeyConstraint(['requested_by_id'], ['user_account.id'], ),
     sa.ForeignKeyConstraint(['territory_id'], ['territory.id'], ),
@@ -463,6 +573,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('boost', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_boost_campaign_id'), ['campaign_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_boost_fb_ad_id'), ['fb_ad_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_boost_post_id'), ['post_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_boost_status'), ['status'], unique=False)
@@ -529,6 +640,56 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_post_snapshot_post_id'), ['post_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_post_snapshot_territory_id'), ['territory_id'], unique=False)
 
+    op.create_table('post_total',
+    sa.Column('territory_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('post_id', sa.Integer(), nullable=False),
+    sa.Column('track_id', sa.Integer(), nullable=False),
+    sa.Column('published_on', sa.Date(), nullable=True),
+    sa.Column('boosted', sa.Boolean(), nullable=False),
+    sa.Column('viewers', sa.Integer(), nullable=True),
+    sa.Column('views_organic', sa.Integer(), nullable=True),
+    sa.Column('views_paid', sa.Integer(), nullable=True),
+    sa.Column('engagement', sa.Integer(), nullable=True),
+    sa.Column('followers_at_publish', sa.Integer(), nullable=True),
+    sa.Column('synced_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['post_id'], ['post.id'], ),
+    sa.ForeignKeyConstraint(['territory_id'], ['territory.id'], ),
+    sa.ForeignKeyConstraint(['track_id'], ['content_track.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('post_id')
+    )
+    with op.batch_alter_table('post_total', schema=None) as batch_op:
+        batch_op.create_index('ix_post_total_published', ['territory_id', 'published_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_post_total_territory_id'), ['territory_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_post_total_track_id'), ['track_id'], unique=False)
+
+    op.create_table('post_week_metric',
+    sa.Column('territory_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('post_id', sa.Integer(), nullable=False),
+    sa.Column('track_id', sa.Integer(), nullable=False),
+    sa.Column('week_start', sa.Date(), nullable=False),
+    sa.Column('viewers', sa.Integer(), nullable=True),
+    sa.Column('views_organic', sa.Integer(), nullable=True),
+    sa.Column('views_paid', sa.Integer(), nullable=True),
+    sa.Column('engagement', sa.Integer(), nullable=True),
+    sa.Column('spend_minor', sa.Integer(), nullable=True),
+    sa.Column('impressions', sa.Integer(), nullable=True),
+    sa.Column('results', sa.Integer(), nullable=True),
+    sa.Column('paid_reach', sa.Integer(), nullable=True),
+    sa.Column('post_rows', sa.Integer(), nullable=False),
+    sa.Column('ad_rows', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['post_id'], ['post.id'], ),
+    sa.ForeignKeyConstraint(['territory_id'], ['territory.id'], ),
+    sa.ForeignKeyConstraint(['track_id'], ['content_track.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('post_id', 'week_start')
+    )
+    with op.batch_alter_table('post_week_metric', schema=None) as batch_op:
+        batch_op.create_index('ix_post_week_cover', ['territory_id', 'week_start', 'post_id', 'track_id', 'viewers', 'views_organic', 'views_paid', 'engagement', 'spend_minor', 'impressions', 'results', 'paid_reach'], unique=False)
+        batch_op.create_index(batch_op.f('ix_post_week_metric_territory_id'), ['territory_id'], unique=False)
+
     op.create_table('ad_daily_metric',
     sa.Column('territory_id', sa.Integer(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
@@ -551,6 +712,49 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_ad_daily_metric_day'), ['day'], unique=False)
         batch_op.create_index(batch_op.f('ix_ad_daily_metric_territory_id'), ['territory_id'], unique=False)
 
+    op.create_table('ad_week_reach',
+    sa.Column('territory_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('boost_id', sa.Integer(), nullable=False),
+    sa.Column('week_start', sa.Date(), nullable=False),
+    sa.Column('reach', sa.Integer(), nullable=True),
+    sa.Column('synced_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['boost_id'], ['boost.id'], ),
+    sa.ForeignKeyConstraint(['territory_id'], ['territory.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('boost_id', 'week_start')
+    )
+    with op.batch_alter_table('ad_week_reach', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ad_week_reach_boost_id'), ['boost_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ad_week_reach_territory_id'), ['territory_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ad_week_reach_week_start'), ['week_start'], unique=False)
+
+    op.create_table('boost_total',
+    sa.Column('territory_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('boost_id', sa.Integer(), nullable=False),
+    sa.Column('post_id', sa.Integer(), nullable=False),
+    sa.Column('track_id', sa.Integer(), nullable=False),
+    sa.Column('first_day', sa.Date(), nullable=True),
+    sa.Column('last_day', sa.Date(), nullable=True),
+    sa.Column('spend_minor', sa.Integer(), nullable=True),
+    sa.Column('impressions', sa.Integer(), nullable=True),
+    sa.Column('results', sa.Integer(), nullable=True),
+    sa.Column('reach', sa.Integer(), nullable=True),
+    sa.Column('synced_through', sa.Date(), nullable=True),
+    sa.Column('synced_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['boost_id'], ['boost.id'], ),
+    sa.ForeignKeyConstraint(['post_id'], ['post.id'], ),
+    sa.ForeignKeyConstraint(['territory_id'], ['territory.id'], ),
+    sa.ForeignKeyConstraint(['track_id'], ['content_track.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('boost_id')
+    )
+    with op.batch_alter_table('boost_total', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_boost_total_post_id'), ['post_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_boost_total_territory_id'), ['territory_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_boost_total_track_id'), ['track_id'], unique=False)
+
     op.create_table('ledger_entry',
     sa.Column('territory_id', sa.Integer(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
@@ -561,6 +765,7 @@ def upgrade() -> None:
     sa.Column('track_id', sa.Integer(), nullable=True),
     sa.Column('boost_id', sa.Integer(), nullable=True),
     sa.Column('year', sa.Integer(), nullable=True),
+    sa.Column('day', sa.Date(), nullable=True),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.Column('actor_label', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
     sa.Column('source_key', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
@@ -579,11 +784,40 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_ledger_entry_territory_id'), ['territory_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ledger_entry_track_id'), ['track_id'], unique=False)
 
+    op.create_table('pacing_alert',
+    sa.Column('territory_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=False),
+    sa.Column('kind', sa.Enum('allocation_80', 'allocation_100', 'pacing_low', 'pacing_high', 'paused', 'rejected', name='alertkind', native_enum=False, length=40), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=True),
+    sa.Column('track_id', sa.Integer(), nullable=True),
+    sa.Column('boost_id', sa.Integer(), nullable=True),
+    sa.Column('message', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('mailed', sa.Boolean(), nullable=False),
+    sa.Column('acknowledged_by_label', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True),
+    sa.Column('acknowledged_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['boost_id'], ['boost.id'], ),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.ForeignKeyConstraint(['territory_id'], ['territory.id'], ),
+    sa.ForeignKeyConstraint(['track_id'], ['content_track.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('territory_id', 'key')
+    )
+    with op.batch_alter_table('pacing_alert', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pacing_alert_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pacing_alert_territory_id'), ['territory_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('pacing_alert', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pacing_alert_territory_id'))
+        batch_op.drop_index(batch_op.f('ix_pacing_alert_campaign_id'))
+
+    op.drop_table('pacing_alert')
     with op.batch_alter_table('ledger_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ledger_entry_track_id'))
         batch_op.drop_index(batch_op.f('ix_ledger_entry_territory_id'))
@@ -592,12 +826,35 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ledger_entry_boost_id'))
 
     op.drop_table('ledger_entry')
+    with op.batch_alter_table('boost_total', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_boost_total_track_id'))
+        batch_op.drop_index(batch_op.f('ix_boost_total_territory_id'))
+        batch_op.drop_index(batch_op.f('ix_boost_total_post_id'))
+
+    op.drop_table('boost_total')
+    with op.batch_alter_table('ad_week_reach', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ad_week_reach_week_start'))
+        batch_op.drop_index(batch_op.f('ix_ad_week_reach_territory_id'))
+        batch_op.drop_index(batch_op.f('ix_ad_week_reach_boost_id'))
+
+    op.drop_table('ad_week_reach')
     with op.batch_alter_table('ad_daily_metric', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ad_daily_metric_territory_id'))
         batch_op.drop_index(batch_op.f('ix_ad_daily_metric_day'))
         batch_op.drop_index(batch_op.f('ix_ad_daily_metric_boost_id'))
 
     op.drop_table('ad_daily_metric')
+    with op.batch_alter_table('post_week_metric', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_post_week_metric_territory_id'))
+        batch_op.drop_index('ix_post_week_cover')
+
+    op.drop_table('post_week_metric')
+    with op.batch_alter_table('post_total', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_post_total_track_id'))
+        batch_op.drop_index(batch_op.f('ix_post_total_territory_id'))
+        batch_op.drop_index('ix_post_total_published')
+
+    op.drop_table('post_total')
     with op.batch_alter_table('post_snapshot', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_post_snapshot_territory_id'))
         batch_op.drop_index(batch_op.f('ix_post_snapshot_post_id'))
@@ -620,8 +877,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_boost_status'))
         batch_op.drop_index(batch_op.f('ix_boost_post_id'))
         batch_op.drop_index(batch_op.f('ix_boost_fb_ad_id'))
+        batch_op.drop_index(batch_op.f('ix_boost_campaign_id'))
 
     op.drop_table('boost')
+    with op.batch_alter_table('track_week_metric', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_track_week_metric_territory_id'))
+        batch_op.drop_index('ix_track_week_cover')
+
+    op.drop_table('track_week_metric')
     with op.batch_alter_table('track_ad_campaign', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_track_ad_campaign_territory_id'))
 
@@ -652,6 +915,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_content_track_audience_id'))
 
     op.drop_table('content_track')
+    with op.batch_alter_table('sensitive_word_list', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sensitive_word_list_territory_id'))
+
+    op.drop_table('sensitive_word_list')
     with op.batch_alter_table('report_recipient', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_report_recipient_territory_id'))
 
@@ -679,6 +946,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_invitation_email'))
 
     op.drop_table('invitation')
+    with op.batch_alter_table('insights_sync', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_insights_sync_territory_id'))
+
+    op.drop_table('insights_sync')
+    with op.batch_alter_table('insights_backfill', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_insights_backfill_territory_id'))
+
+    op.drop_table('insights_backfill')
     with op.batch_alter_table('facebook_connection', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_facebook_connection_territory_id'))
 
@@ -687,6 +962,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_external_approval_territory_id'))
 
     op.drop_table('external_approval')
+    with op.batch_alter_table('electoral_term', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_electoral_term_territory_id'))
+
+    op.drop_table('electoral_term')
     with op.batch_alter_table('elected_official', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_elected_official_territory_id'))
 

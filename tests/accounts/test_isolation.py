@@ -8,23 +8,27 @@ argument is added to ID_ARGS, and a route outside `/t/<territory>/` must be list
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from flask import Flask, url_for
 from sqlmodel import SQLModel, select
 
 from accounts.models import Membership, Role, Territory
-from campaigns.models import Campaign, ContentTrack, Post
+from campaigns.models import Campaign, ContentTrack, ElectedOfficial, Post
 from core.db import tenant_classes
 from core.mail import MailMessage
+from reports.models import Report, ReportRecipient, ReportStatus
 from scheduler.models import JobRun
+from sponsored.models import Boost, BoostStatus
 from targets.models import Audience
 from tests.conftest import AuthActions, make_territory, make_user
 
 PUBLIC_ENDPOINTS = {
     "static", "accounts.login", "accounts.logout", "accounts.home", "accounts.set_locale",
     "accounts.accept_invitation", "openapi.openapi",
+    "calendar_feed.feed",  # secret-token iCalendar feed, tested in tests/campaigns/test_calendar.py
+    "approval.link",  # signed single-use approval link, tested in tests/campaigns/test_approvals.py
 }
 MARKER = "SECRET-ALPHA"
 
@@ -46,6 +50,11 @@ ID_ARGS = {
     "audience_id": "audience",
     "run_id": "run",
     "token_id": "token",
+    "report_id": "report",
+    "official_id": "official",
+    "recipient_id": "recipient",
+    "filename": "upload",  # an image name of Alpha: the media route looks only in the URL territory's folder
+    "boost_id": "boost",
 }
 
 
@@ -73,12 +82,25 @@ def world(session) -> World:  # noqa: ANN001
     membership = session.exec(select(Membership).where(Membership.user_id == admin_a.id)).one()
     run = JobRun(job_id="core.retry_mail", outcome="ok")
     session.add(run)
+    report = Report(territory_id=alpha.id, iso_week="2026-W47", period_start=date(2026, 11, 16),
+                    period_end=date(2026, 11, 22), status=ReportStatus.READY, pdf=f"%PDF {MARKER}".encode())
+    recipient = ReportRecipient(territory_id=alpha.id, name=f"{MARKER} recipient", email="elu@alpha.test")
+    official = ElectedOfficial(territory_id=alpha.id, name=f"{MARKER} official", office="Maire")
+    session.add_all([report, recipient, official])
+    session.flush()
+    boost = Boost(territory_id=alpha.id, post_id=post.id, track_id=track.id, campaign_id=campaign.id,
+                  budget_minor=5000, starts_at=datetime(2027, 3, 2, tzinfo=UTC),
+                  ends_at=datetime(2027, 3, 9, tzinfo=UTC), status=BoostStatus.PENDING_APPROVAL,
+                  status_reason=f"{MARKER} boost")
+    session.add(boost)
     from accounts.services import create_api_token
 
     token, _clear = create_api_token(session=session, territory=alpha, user=admin_a, name=f"{MARKER} token")
     session.commit()
     ids = {"membership": membership.id, "mail": mail.id, "campaign": campaign.id, "track": track.id,
-           "post": post.id, "audience": audience.id, "run": run.id, "token": token.id}
+           "post": post.id, "audience": audience.id, "run": run.id, "token": token.id,
+           "report": report.id, "recipient": recipient.id, "official": official.id,
+           "upload": "0123456789abcdef0123456789abcdef.jpg", "boost": boost.id}
     return World(alpha=alpha, beta=beta, ids=ids)
 
 

@@ -1,0 +1,973 @@
+"""The figures of return — the ONE implementation used by the dashboard, the JSON API, the CSV exports
+and the weekly PDF.
+
+Two layers:
+
+* **pure computations** (`compute_figures`, `track_results`, `results_value`, `paid_reach_of_boost`,
+  `estimate_organic`…): plain numbers in, plain numbers out, every formula written in a docstring and
+  tested against values computed by hand;
+* **queries** (`period_figures`, `track_figures`, `campaign_figures`, `weekly_series`, `post_figures`,
+  `budget_consumption`): gather the facts of one territory over a period of days
+  (`since` and `until` inclusive, UTC days) and hand them to the pure layer. They read the weekly
+  roll-ups kept by `reports.sync` for whole ISO weeks and the daily facts only for the days of
+  partly covered weeks, so a year costs a few thousand rows, not a million.
+
+Conventions: money in integer minor units (cents) of the campaign's currency, rounded half up when a
+figure is a quotient; rates and ratios as floats (0.083 = 8.3 %). **Missing is `None`, never 0**: a
+period that no synchronised fact covers gives `None` everywhere; inside a covered period, a track
+with no fact rows has zero viewers and zero spend (Facebook omits days without delivery), and every
+quotient whose divisor is 0 or missing is `None` (no division by zero).
+
+Meta removed per-post organic and paid *unique* reach in 2025–2026 (``shared/facebook-api.md`` §4), so:
+viewers come from ``post_total_media_view_unique`` (organic and paid together), paid reach from the
+Ads Insights ``reach`` of the boosts, views from ``post_media_view`` split by ``is_from_ads``, and the
+organic reach is an **estimate**: max(0, viewers − paid reach), labelled so wherever it is shown.
+
+Queries need a session scoped to one territory (`core.db.scoped`): they never mix territories.
+Reads only: no flush, no commit, no call to Facebook.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_
+from sqlmodel import Session, select
+
+from campaigns.models import Campaign, ContentTrack, Post
+from core.db import ALL, get_scope
+from reports.models import (
+    AdDailyMetric,
+    AdWeekReach,
+    BoostTotal,
+    InsightsSync,
+    PageDailyMetric,
+    PostDailyMetric,
+    PostTotal,
+    PostWeekMetric,
+    TrackWeekMetric,
+)
+from sponsored.models import Boost
+from targets.models import Audience, ResultType
+
+EXCERPT_CHARS = 140
+
+# ============================================================================================ weeks
+
+
+def week_start(day: date) -> date:
+    """The Monday of the ISO week that contains `day`."""
+    return day - timedelta(days=day.weekday())
+
+
+def iso_week_label(day: date) -> str:
+    """`2026-W47` for the ISO week that contains `day`."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def weeks_between(since: date, until: date) -> list[date]:
+    """The Mondays of every ISO week that meets [since, until], oldest first."""
+    out, monday = [], week_start(since)
+    while monday <= until:
+        out.append(monday)
+        monday += timedelta(days=7)
+    return out
+
+
+def split_period(since: date, until: date) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
+    """Cut [since, until] into its whole ISO weeks (first Monday, last Monday) and the leftover day ranges.
+
+    The whole weeks are read from the roll-ups, the leftover days (at most six at each end) from the
+    daily facts.
+    """
+    first_full = since if since.weekday() == 0 else week_start(since) + timedelta(days=7)
+    last_full = week_start(until + timedelta(days=1)) - timedelta(days=7)  # Monday of the last week ending ≤ until
+    if first_full > last_full:
+        return None, [(since, until)]
+    edges = []
+    if since < first_full:
+        edges.append((since, first_full - timedelta(days=1)))
+    if last_full + timedelta(days=6) < until:
+        edges.append((last_full + timedelta(days=7), until))
+    return (first_full, last_full), edges
+
+
+# ============================================================================================ pure
+
+
+def _round(value: Decimal) -> int:
+    return int(value.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def add(a: int | None, b: int | None) -> int | None:
+    """None-aware sum: missing + x = x; missing + missing = missing."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Additive facts over a period for one post, track, campaign or the territory.
+
+    `viewers` is summed over posts (a person who saw two posts counts twice); `paid_reach` is summed
+    over boosts, each boost's reach de-duplicated over the period (see `paid_reach_of_boost`);
+    `unboosted_viewers` / `unboosted_followers` are the lifetime viewers of the never-boosted posts
+    published in the period and the followers the Page had when each was published.
+    """
+
+    viewers: int | None = None
+    views_organic: int | None = None
+    views_paid: int | None = None
+    engagement: int | None = None
+    spend_minor: int | None = None
+    impressions: int | None = None
+    action_results: int | None = None  # results counted from Ads Insights `actions`
+    paid_reach: int | None = None
+    unboosted_viewers: int | None = None
+    unboosted_followers: int | None = None
+
+    def __add__(self, other: Facts) -> Facts:
+        return Facts(**{f.name: add(getattr(self, f.name), getattr(other, f.name)) for f in fields(Facts)})
+
+
+ZERO_FACTS = Facts(viewers=0, views_organic=0, views_paid=0, engagement=0, spend_minor=0, impressions=0,
+                   action_results=0, paid_reach=0)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Every figure of return for one scope and period. `None` = missing or not computable."""
+
+    followers: int | None
+    viewers: int | None
+    paid_reach: int | None
+    organic_reach_estimate: int | None
+    organic_reach_rate: float | None
+    incremental_reach: int | None
+    uplift: float | None
+    views_organic: int | None
+    views_paid: int | None
+    engagement: int | None
+    spend_minor: int | None
+    impressions: int | None
+    cost_per_thousand_minor: int | None
+    results: int | None
+    cost_per_result_minor: int | None
+    value_of_results_minor: int | None
+    return_ratio: float | None
+
+
+FIGURE_FIELDS = tuple(f.name for f in fields(Figures))
+
+
+def estimate_organic(viewers: int | None, paid_reach: int | None) -> int | None:
+    """Estimated organic reach = max(0, viewers − paid reach). An ESTIMATE: the two audiences overlap
+    and the numbers come from two systems (Page Insights and Ads Insights). Missing if either is missing."""
+    if viewers is None or paid_reach is None:
+        return None
+    return max(0, viewers - paid_reach)
+
+
+def track_results(facts: Facts, result_type: ResultType | None) -> int | None:
+    """The results of a track: its audience's result type counted from `actions` (link clicks, leads…);
+    for an audience whose result is reach, the paid reach itself."""
+    if result_type == ResultType.REACH:
+        return facts.paid_reach
+    return facts.action_results
+
+
+def results_value(results: int | None, value_per_result_minor: int | None) -> int | None:
+    """Value of results = results × the audience's value of one result. Missing when either is missing."""
+    if results is None or value_per_result_minor is None:
+        return None
+    return results * value_per_result_minor
+
+
+def compute_figures(
+    facts: Facts, *, followers: int | None, results: int | None, value_of_results_minor: int | None
+) -> Figures:
+    """Derive every figure from additive facts. Formulas:
+
+    - estimated organic reach = max(0, viewers − paid reach)  (an estimate, see `estimate_organic`);
+    - organic reach rate = lifetime viewers of the unboosted posts published in the period ÷ the
+      followers the Page had when each was published (the ≈ 10 % ceiling);
+    - incremental reach = viewers − estimated organic reach (what the money added);
+    - uplift = viewers ÷ estimated organic reach (how many times further the money carried it);
+    - cost per 1,000 people reached = spend ÷ paid reach × 1,000;
+    - cost per result = spend ÷ results;
+    - return = (value of results − spend) ÷ spend.
+
+    Any quotient whose divisor is 0 or missing is `None`.
+    """
+    organic = estimate_organic(facts.viewers, facts.paid_reach)
+    incremental = facts.viewers - organic if facts.viewers is not None and organic is not None else None
+    uplift = facts.viewers / organic if facts.viewers is not None and organic else None
+    rate = (facts.unboosted_viewers / facts.unboosted_followers
+            if facts.unboosted_viewers is not None and facts.unboosted_followers else None)
+    spend = facts.spend_minor
+    per_thousand = (_round(Decimal(spend) * 1000 / facts.paid_reach)
+                    if spend is not None and facts.paid_reach else None)
+    per_result = _round(Decimal(spend) / results) if spend is not None and results else None
+    ret = ((value_of_results_minor - spend) / spend
+           if spend and value_of_results_minor is not None else None)
+    return Figures(
+        followers=followers, viewers=facts.viewers, paid_reach=facts.paid_reach, organic_reach_estimate=organic,
+        organic_reach_rate=rate, incremental_reach=incremental, uplift=uplift, views_organic=facts.views_organic,
+        views_paid=facts.views_paid, engagement=facts.engagement, spend_minor=spend, impressions=facts.impressions,
+        cost_per_thousand_minor=per_thousand, results=results, cost_per_result_minor=per_result,
+        value_of_results_minor=value_of_results_minor, return_ratio=ret,
+    )
+
+
+EMPTY_FIGURES = compute_figures(Facts(), followers=None, results=None, value_of_results_minor=None)
+
+
+@dataclass(frozen=True)
+class BoostReachInput:
+    """What `paid_reach_of_boost` needs about one boost (all days are UTC days)."""
+
+    first_day: date | None  # first and last day with delivery
+    last_day: date | None
+    lifetime_reach: int | None
+    week_reach: dict[date, int | None]  # Monday → the week's de-duplicated reach
+    daily_reach: dict[date, int | None]  # delivery day → that day's reach
+
+
+def paid_reach_of_boost(boost: BoostReachInput, since: date, until: date) -> tuple[int, bool]:
+    """A boost's paid reach over [since, until]; returns (reach, complete).
+
+    Daily reach does not add up, so reach is only ever taken from a period query:
+
+    - the whole delivery lies in the period → the boost's lifetime reach;
+    - otherwise, per ISO week with delivery in the period: the week's reach when all of that week's
+      delivery days are in the period, else min(the week's reach, the sum of the daily reaches of the
+      days in the period) — an upper bound, since a person reached on two of those days counts twice.
+
+    `complete` is False when a needed reach was never synchronised (the figure is then missing).
+    """
+    if boost.first_day is None or boost.last_day is None or boost.first_day > until or boost.last_day < since:
+        return 0, True
+    if since <= boost.first_day and boost.last_day <= until and boost.lifetime_reach is not None:
+        return boost.lifetime_reach, True
+    total, complete = 0, True
+    for monday in weeks_between(max(since, boost.first_day), min(until, boost.last_day)):
+        days = [d for d in boost.daily_reach if monday <= d <= monday + timedelta(days=6)]
+        inside = [d for d in days if since <= d <= until]
+        if days and not inside:
+            continue
+        week = boost.week_reach.get(monday)
+        if days and len(inside) == len(days):
+            if week is None:
+                complete = False
+            else:
+                total += week
+            continue
+        daily = [boost.daily_reach[d] for d in inside]
+        if not days or any(v is None for v in daily) or week is None:
+            complete = False
+            continue
+        total += min(week, sum(v for v in daily if v is not None))
+    return total, complete
+
+
+def excerpt(text: str | None, limit: int = EXCERPT_CHARS) -> str:
+    """The start of a post on one line, cut at a word, with an ellipsis."""
+    flat = " ".join((text or "").split())
+    if len(flat) <= limit:
+        return flat
+    return flat[:limit].rsplit(" ", 1)[0].rstrip(",;:.") + "…"
+
+
+# ============================================================================================ results
+
+
+@dataclass(frozen=True)
+class TerritoryFigures(Figures):
+    """The territory's figures over [since, until]. `covered` is False when no synchronised fact covers
+    the period (then every figure is `None`). `results` and cost per result are only given when every
+    track with results counts the same kind of result; value and return add the tracks' values."""
+
+    since: date
+    until: date
+    currency: str
+    covered: bool
+    last_synced_at: Any  # datetime | None: the newest synchronisation behind the figures
+
+
+@dataclass(frozen=True)
+class TrackFigures(Figures):
+    """One content track (a campaign told to one audience) over the period, with the audience's value
+    per result and its note, to print beside the return."""
+
+    track_id: int
+    campaign_id: int
+    campaign_name: str
+    audience_id: int
+    audience_key: str
+    audience_name: str
+    result_type: str
+    value_per_result_minor: int | None  # None when the audience has no value set (0)
+    value_note: str
+    currency: str
+
+
+@dataclass(frozen=True)
+class CampaignFigures(Figures):
+    """One campaign over the period (its tracks added up)."""
+
+    campaign_id: int
+    campaign_name: str
+    starts_on: date
+    ends_on: date
+    currency: str
+
+
+@dataclass(frozen=True)
+class WeekFigures:
+    """One ISO week of the series (clipped to the period: `partial` when the period cuts it)."""
+
+    iso_week: str  # "2026-W47"
+    week_start: date
+    since: date
+    until: date
+    partial: bool
+    followers: int | None
+    viewers: int | None
+    paid_reach: int | None
+    organic_reach_estimate: int | None  # an estimate: max(0, viewers − paid reach)
+    spend_minor: int | None
+    views_organic: int | None
+    views_paid: int | None
+    engagement: int | None
+    cost_per_thousand_minor: int | None
+
+
+@dataclass(frozen=True)
+class PostFigures:
+    """One post's figures over the period (posts with any fact in the period). `organic_reach_rate` is
+    lifetime viewers ÷ followers at publication, for posts never boosted only; `spend_minor` is `None`
+    when no boost of the post delivered in the period."""
+
+    post_id: int
+    excerpt: str
+    track_id: int
+    campaign_name: str
+    audience_key: str
+    audience_name: str
+    published_at: Any  # datetime | None
+    copied_from_website: bool
+    boosted: bool  # a boost of the post delivered in the period
+    viewers: int | None
+    paid_reach: int | None
+    organic_reach_estimate: int | None
+    organic_reach_rate: float | None
+    views_organic: int | None
+    views_paid: int | None
+    engagement: int | None
+    spend_minor: int | None
+    results: int | None
+
+
+@dataclass(frozen=True)
+class BudgetLine:
+    """One active campaign's money: the ledger's balance (`sponsored.services.campaign_balances`) and
+    the spend Ads Insights reported, in the period and from the start to `until`."""
+
+    campaign_id: int
+    campaign_name: str
+    starts_on: date
+    ends_on: date
+    currency: str
+    approved_minor: int
+    committed_minor: int
+    spent_minor: int  # ledger
+    remaining_minor: int  # ledger: approved − committed − spent
+    spent_in_period_minor: int | None  # Ads Insights
+    spent_to_date_minor: int | None  # Ads Insights, through `until`
+    consumed_rate: float | None  # spent to date ÷ approved
+
+
+def _figures_of(cls: type, figures: Figures, **extra: Any) -> Any:
+    return cls(**{name: getattr(figures, name) for name in FIGURE_FIELDS}, **extra)
+
+
+# ============================================================================================ queries
+
+
+def _territory_id(session: Session) -> int:
+    scope = get_scope(session)
+    if scope is None or scope == ALL:
+        raise ValueError("reports.metrics needs a session scoped to one territory (core.db.scoped)")
+    return int(scope)
+
+
+def _date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _check_period(since: date, until: date) -> None:
+    if until < since:
+        raise ValueError("until is before since")
+
+
+_POST_SUMS = ("viewers", "views_organic", "views_paid", "engagement")
+_AD_SUMS = ("spend_minor", "impressions", "results")
+
+
+def engagement_expr(model: Any) -> Any:
+    """SQL: clicks + reactions + comments + shares of a daily row (missing ones skipped; all missing → NULL)."""
+    parts = (model.clicks, model.reactions, model.comments, model.shares)
+    return case((and_(*(p.is_(None) for p in parts)), None),
+                else_=sum((func.coalesce(p, 0) for p in parts[1:]), func.coalesce(parts[0], 0)))
+
+
+@dataclass
+class _Acc:
+    """Accumulated sums for one key."""
+
+    viewers: int | None = None
+    views_organic: int | None = None
+    views_paid: int | None = None
+    engagement: int | None = None
+    spend_minor: int | None = None
+    impressions: int | None = None
+    results: int | None = None
+    week_paid_reach: int | None = None
+    post_rows: int = 0
+    ad_rows: int = 0
+
+    def take(self, row: Any, names: Iterable[str], rows_attr: str, rows: int) -> None:
+        for name in names:
+            setattr(self, name, add(getattr(self, name), getattr(row, name)))
+        setattr(self, rows_attr, getattr(self, rows_attr) + int(rows or 0))
+
+
+def _flows(session: Session, tid: int, since: date, until: date, *, by: str,
+           track_id: int | None = None, post_ids: list[int] | None = None) -> dict[Any, _Acc]:
+    """Additive facts over [since, until] grouped `by` "track", "post" or "week" (roll-ups for whole weeks,
+    daily facts for the leftover days)."""
+    out: dict[Any, _Acc] = defaultdict(_Acc)
+    full, edges = split_period(since, until)
+    if full is not None:
+        model = PostWeekMetric if by == "post" else TrackWeekMetric
+        key = model.post_id if by == "post" else (model.track_id if by == "track" else model.week_start)
+        sums = [func.sum(getattr(model, n)).label(n) for n in (*_POST_SUMS, *_AD_SUMS, "paid_reach")]
+        query = (select(key.label("k"), *sums, func.sum(model.post_rows).label("post_rows"),
+                        func.sum(model.ad_rows).label("ad_rows"))
+                 .where(model.territory_id == tid, model.week_start >= full[0], model.week_start <= full[1])
+                 .group_by(key))
+        if track_id is not None:
+            query = query.where(model.track_id == track_id)
+        if post_ids is not None:
+            query = query.where(PostWeekMetric.post_id.in_(post_ids))
+        for row in session.exec(query):
+            acc = out[_date(row.k) if by == "week" else row.k]
+            acc.take(row, _POST_SUMS, "post_rows", row.post_rows)
+            acc.take(row, _AD_SUMS, "ad_rows", 0)
+            acc.ad_rows += int(row.ad_rows or 0)
+            acc.week_paid_reach = add(acc.week_paid_reach, row.paid_reach)
+    for lo, hi in edges:
+        post_key = {"post": PostDailyMetric.post_id, "track": Post.track_id, "week": PostDailyMetric.day}[by]
+        query = (select(post_key.label("k"), func.sum(PostDailyMetric.viewers).label("viewers"),
+                        func.sum(PostDailyMetric.views_organic).label("views_organic"),
+                        func.sum(PostDailyMetric.views_paid).label("views_paid"),
+                        func.sum(engagement_expr(PostDailyMetric)).label("engagement"), func.count().label("n"))
+                 .join(Post, Post.id == PostDailyMetric.post_id)
+                 .where(PostDailyMetric.territory_id == tid, PostDailyMetric.day >= lo, PostDailyMetric.day <= hi)
+                 .group_by(post_key))
+        if track_id is not None:
+            query = query.where(Post.track_id == track_id)
+        if post_ids is not None:
+            query = query.where(PostDailyMetric.post_id.in_(post_ids))
+        for row in session.exec(query):
+            k = week_start(_date(row.k)) if by == "week" else row.k
+            out[k].take(row, _POST_SUMS, "post_rows", row.n)
+        ad_key = {"post": Boost.post_id, "track": Post.track_id, "week": AdDailyMetric.day}[by]
+        query = (select(ad_key.label("k"), func.sum(AdDailyMetric.spend_minor).label("spend_minor"),
+                        func.sum(AdDailyMetric.impressions).label("impressions"),
+                        func.sum(AdDailyMetric.results).label("results"), func.count().label("n"))
+                 .join(Boost, Boost.id == AdDailyMetric.boost_id).join(Post, Post.id == Boost.post_id)
+                 .where(AdDailyMetric.territory_id == tid, AdDailyMetric.day >= lo, AdDailyMetric.day <= hi)
+                 .group_by(ad_key))
+        if track_id is not None:
+            query = query.where(Post.track_id == track_id)
+        if post_ids is not None:
+            query = query.where(Boost.post_id.in_(post_ids))
+        for row in session.exec(query):
+            k = week_start(_date(row.k)) if by == "week" else row.k
+            out[k].take(row, _AD_SUMS, "ad_rows", row.n)
+    return out
+
+
+def _sum_by(session: Session, tid: int, since: date, until: date, *, what: str, by: str) -> dict[int, int]:
+    """One sum (post `viewers` by post, or ad `spend_minor` by track) over [since, until] — a narrow query:
+    the roll-ups for whole weeks, the daily facts for the leftover days. Keys without rows are absent."""
+    out: dict[int, int] = defaultdict(int)
+    full, edges = split_period(since, until)
+    if full is not None:
+        model = PostWeekMetric if by == "post" else TrackWeekMetric
+        key = model.post_id if by == "post" else model.track_id
+        rows_col = model.post_rows if what == "viewers" else model.ad_rows
+        for k, total in session.exec(
+            select(key, func.sum(getattr(model, what))).where(
+                model.territory_id == tid, model.week_start >= full[0], model.week_start <= full[1], rows_col > 0)
+            .group_by(key)
+        ):
+            out[k] += int(total or 0)
+    for lo, hi in edges:
+        if what == "viewers":
+            query = (select(PostDailyMetric.post_id, func.sum(PostDailyMetric.viewers))
+                     .where(PostDailyMetric.territory_id == tid, PostDailyMetric.day >= lo, PostDailyMetric.day <= hi)
+                     .group_by(PostDailyMetric.post_id))
+        else:
+            query = (select(Post.track_id, func.sum(AdDailyMetric.spend_minor))
+                     .join(Boost, Boost.id == AdDailyMetric.boost_id).join(Post, Post.id == Boost.post_id)
+                     .where(AdDailyMetric.territory_id == tid, AdDailyMetric.day >= lo, AdDailyMetric.day <= hi)
+                     .group_by(Post.track_id))
+        for k, total in session.exec(query):
+            out[k] += int(total or 0)
+    return out
+
+
+def _boost_reach_inputs(session: Session, tid: int, since: date, until: date,
+                        track_id: int | None = None) -> dict[int, tuple[int, int, BoostReachInput]]:
+    """boost id → (post id, track id, reach input) for the boosts whose delivery meets [since, until]."""
+    query = (select(BoostTotal.boost_id, BoostTotal.post_id, Post.track_id, BoostTotal.first_day,
+                    BoostTotal.last_day, BoostTotal.reach)
+             .join(Post, Post.id == BoostTotal.post_id)
+             .where(BoostTotal.territory_id == tid, BoostTotal.first_day <= until, BoostTotal.last_day >= since))
+    if track_id is not None:
+        query = query.where(Post.track_id == track_id)
+    rows = session.exec(query).all()
+    straddling = [r.boost_id for r in rows if not (since <= r.first_day and r.last_day <= until) or r.reach is None]
+    weekly: dict[int, dict[date, int | None]] = defaultdict(dict)
+    daily: dict[int, dict[date, int | None]] = defaultdict(dict)
+    if straddling:
+        lo, hi = week_start(since), week_start(until) + timedelta(days=6)
+        for chunk in _chunks(straddling, 500):
+            for boost_id, monday, reach in session.exec(
+                select(AdWeekReach.boost_id, AdWeekReach.week_start, AdWeekReach.reach)
+                .where(AdWeekReach.territory_id == tid, AdWeekReach.boost_id.in_(chunk),
+                       AdWeekReach.week_start >= lo, AdWeekReach.week_start <= hi)
+            ):
+                weekly[boost_id][_date(monday)] = reach
+            for boost_id, day, reach in session.exec(
+                select(AdDailyMetric.boost_id, AdDailyMetric.day, AdDailyMetric.reach)
+                .where(AdDailyMetric.territory_id == tid, AdDailyMetric.boost_id.in_(chunk),
+                       AdDailyMetric.day >= lo, AdDailyMetric.day <= hi)
+            ):
+                daily[boost_id][_date(day)] = reach
+    return {
+        r.boost_id: (r.post_id, r.track_id, BoostReachInput(
+            first_day=_date(r.first_day), last_day=_date(r.last_day), lifetime_reach=r.reach,
+            week_reach=weekly.get(r.boost_id, {}), daily_reach=daily.get(r.boost_id, {})))
+        for r in rows
+    }
+
+
+def _paid_reach_by(inputs: dict[int, tuple[int, int, BoostReachInput]], since: date, until: date,
+                   by: str) -> dict[int, int | None]:
+    """Paid reach per post or per track: the sum over its boosts; missing if one boost's reach is."""
+    out: dict[int, int | None] = {}
+    for post_id, track_id, boost in inputs.values():
+        key = post_id if by == "post" else track_id
+        reach, complete = paid_reach_of_boost(boost, since, until)
+        if key in out and out[key] is None:
+            continue
+        out[key] = (out.get(key) or 0) + reach if complete else None
+    return out
+
+
+def _unboosted(session: Session, tid: int, since: date, until: date, by: str) -> dict[int, tuple[int, int]]:
+    """track (or post) → (lifetime viewers, followers at publication) of never-boosted posts published
+    in the period, where both are known."""
+    key = PostTotal.track_id if by == "track" else PostTotal.post_id
+    query = (select(key, func.sum(PostTotal.viewers), func.sum(PostTotal.followers_at_publish))
+             .where(PostTotal.territory_id == tid, PostTotal.boosted.is_(False),
+                    PostTotal.published_on >= since, PostTotal.published_on <= until,
+                    PostTotal.viewers.is_not(None), PostTotal.followers_at_publish.is_not(None))
+             .group_by(key))
+    return {k: (int(v), int(f)) for k, v, f in session.exec(query)}
+
+
+def _sync_state(session: Session, tid: int) -> InsightsSync | None:
+    return session.exec(select(InsightsSync).where(InsightsSync.territory_id == tid)).first()
+
+
+def is_covered(session: Session, since: date, until: date) -> bool:
+    """Does any synchronised fact cover [since, until]? (Otherwise every figure is missing.)"""
+    tid = _territory_id(session)
+    state = _sync_state(session, tid)
+    if (state is not None and state.covered_since is not None and state.synced_through is not None
+            and state.covered_since <= until and state.synced_through >= since):
+        return True
+    for model, column in ((PageDailyMetric, PageDailyMetric.day), (TrackWeekMetric, TrackWeekMetric.week_start),
+                          (PostDailyMetric, PostDailyMetric.day), (AdDailyMetric, AdDailyMetric.day)):
+        lo = week_start(since) if model is TrackWeekMetric else since
+        found = session.exec(select(model.id).where(model.territory_id == tid, column >= lo, column <= until)
+                             .limit(1)).first()
+        if found is not None:
+            return True
+    return False
+
+
+def followers_on(session: Session, until: date, since: date | None = None) -> int | None:
+    """The Page's followers on the last day ≤ `until` (and ≥ `since`) that has the figure."""
+    tid = _territory_id(session)
+    query = (select(PageDailyMetric.followers)
+             .where(PageDailyMetric.territory_id == tid, PageDailyMetric.day <= until,
+                    PageDailyMetric.followers.is_not(None))
+             .order_by(PageDailyMetric.day.desc()).limit(1))
+    if since is not None:
+        query = query.where(PageDailyMetric.day >= since)
+    return session.exec(query).first()
+
+
+@dataclass(frozen=True)
+class _TrackInfo:
+    track_id: int
+    campaign_id: int
+    campaign_name: str
+    starts_on: date
+    ends_on: date
+    currency: str
+    audience_id: int
+    audience_key: str
+    audience_name: str
+    result_type: ResultType
+    value_per_result_minor: int | None
+    value_note: str
+
+
+def _tracks(session: Session, tid: int, ids: Iterable[int] | None = None, *, since: date | None = None,
+            until: date | None = None, campaign_id: int | None = None) -> dict[int, _TrackInfo]:
+    """Tracks with their campaign and audience: those of `ids`, plus those whose campaign meets the period."""
+    query = (select(ContentTrack.id, Campaign.id, Campaign.name, Campaign.starts_on, Campaign.ends_on,
+                    Campaign.currency, Audience.id, Audience.key, Audience.name, Audience.result_type,
+                    Audience.result_value_minor, Audience.value_note)
+             .join(Campaign, Campaign.id == ContentTrack.campaign_id)
+             .join(Audience, Audience.id == ContentTrack.audience_id)
+             .where(ContentTrack.territory_id == tid))
+    wanted = set(ids or ())
+    conditions = []
+    if wanted:
+        conditions.append(ContentTrack.id.in_(wanted))
+    if since is not None and until is not None:
+        conditions.append(and_(Campaign.starts_on <= until, Campaign.ends_on >= since))
+    if conditions:
+        query = query.where(or_(*conditions))
+    if campaign_id is not None:
+        query = query.where(Campaign.id == campaign_id)
+    out = {}
+    for row in session.exec(query):
+        (track_id, cid, cname, starts, ends, currency, aid, akey, aname, rtype, value, note) = row
+        out[track_id] = _TrackInfo(track_id, cid, cname, _date(starts), _date(ends), currency or "EUR", aid, akey,
+                                   aname, ResultType(rtype), value or None, note or "")
+    return out
+
+
+def _facts(acc: _Acc | None, paid_reach: int | None, unboosted: tuple[int, int] | None, covered: bool) -> Facts:
+    """Facts of one key; a covered period without rows means zero (Facebook omits empty days)."""
+    if not covered:
+        return Facts()
+    acc = acc or _Acc()
+    post_side = {n: (getattr(acc, n) if acc.post_rows else 0) for n in _POST_SUMS}
+    ad_side = {n: (getattr(acc, n) if acc.ad_rows else 0) for n in ("spend_minor", "impressions")}
+    return Facts(
+        **post_side, **ad_side, action_results=acc.results if acc.ad_rows else 0,
+        paid_reach=paid_reach if acc.ad_rows or paid_reach else 0,
+        unboosted_viewers=unboosted[0] if unboosted else None,
+        unboosted_followers=unboosted[1] if unboosted else None,
+    )
+
+
+def _track_level(session: Session, since: date, until: date
+                 ) -> tuple[bool, int | None, dict[int, _TrackInfo], dict[int, Facts]]:
+    tid = _territory_id(session)
+    _check_period(since, until)
+    covered = is_covered(session, since, until)
+    flows = _flows(session, tid, since, until, by="track") if covered else {}
+    reach = _paid_reach_by(_boost_reach_inputs(session, tid, since, until), since, until, "track") if covered else {}
+    unboosted = _unboosted(session, tid, since, until, "track") if covered else {}
+    ids = set(flows) | set(reach) | set(unboosted)
+    tracks = _tracks(session, tid, ids, since=since, until=until)
+    facts = {t: _facts(flows.get(t), reach.get(t, 0), unboosted.get(t), covered) for t in tracks}
+    followers = followers_on(session, until, since) if covered else None
+    return covered, followers, tracks, facts
+
+
+def _track_figure(info: _TrackInfo, facts: Facts, followers: int | None) -> Figures:
+    results = track_results(facts, info.result_type)
+    return compute_figures(facts, followers=followers, results=results,
+                           value_of_results_minor=results_value(results, info.value_per_result_minor))
+
+
+def _aggregate(items: list[tuple[_TrackInfo, Facts, Figures]], followers: int | None, covered: bool) -> Figures:
+    """Figures of several tracks together: facts added up (so the organic estimate, the rate and the
+    quotients are computed on the totals); results only when every track with results counts the same
+    kind of result; value added up, missing when a track that spent has no value per result set."""
+    if not covered:
+        return EMPTY_FIGURES
+    if not items:
+        return compute_figures(ZERO_FACTS, followers=followers, results=None, value_of_results_minor=None)
+    facts = Facts()
+    kinds = set()
+    results: int | None = None
+    value, value_missing = 0, False
+    for info, track_facts, figures in items:
+        facts = facts + track_facts
+        if figures.results:
+            kinds.add(info.result_type)
+        results = add(results, figures.results)
+        if figures.value_of_results_minor is not None:
+            value += figures.value_of_results_minor
+        elif figures.spend_minor != 0:
+            value_missing = True
+    return compute_figures(facts, followers=followers, results=None if len(kinds) > 1 else results,
+                           value_of_results_minor=None if value_missing else value)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The territory, its tracks and its campaigns over one period, computed from one pass over the facts."""
+
+    figures: TerritoryFigures
+    tracks: list[TrackFigures]
+    campaigns: list[CampaignFigures]
+
+
+def overview(session: Session, *, since: date, until: date, campaign_id: int | None = None) -> Overview:
+    """`period_figures`, `track_figures` and `campaign_figures` together (the dashboard needs all three).
+    With `campaign_id`, tracks and campaigns are that campaign's; the territory's figures stay the whole's."""
+    tid = _territory_id(session)
+    covered, followers, tracks, facts = _track_level(session, since, until)
+    figures_by_track = {t: _track_figure(info, facts[t], followers) for t, info in tracks.items()}
+    items = [(info, facts[t], figures_by_track[t]) for t, info in tracks.items()]
+    state = _sync_state(session, tid)
+    currencies = {info.currency for info in tracks.values()}
+    territory = _figures_of(
+        TerritoryFigures, _aggregate(items, followers, covered), since=since, until=until,
+        currency=currencies.pop() if len(currencies) == 1 else "EUR", covered=covered,
+        last_synced_at=max((t for t in (state.last_hourly_at, state.last_daily_at) if t), default=None)
+        if state else None)
+    chosen = {t: info for t, info in tracks.items() if campaign_id is None or info.campaign_id == campaign_id}
+    track_list = [_figures_of(
+        TrackFigures, figures_by_track[t], track_id=t, campaign_id=info.campaign_id, campaign_name=info.campaign_name,
+        audience_id=info.audience_id, audience_key=info.audience_key, audience_name=info.audience_name,
+        result_type=info.result_type.value, value_per_result_minor=info.value_per_result_minor,
+        value_note=info.value_note, currency=info.currency) for t, info in chosen.items()]
+    track_list.sort(key=lambda t: (tracks[t.track_id].starts_on, t.campaign_name, t.campaign_id, t.audience_key))
+    by_campaign: dict[int, list[tuple[_TrackInfo, Facts, Figures]]] = defaultdict(list)
+    for t, info in chosen.items():
+        by_campaign[info.campaign_id].append((info, facts[t], figures_by_track[t]))
+    campaigns = []
+    for group in by_campaign.values():
+        info = group[0][0]
+        campaigns.append(_figures_of(CampaignFigures, _aggregate(group, followers, covered),
+                                     campaign_id=info.campaign_id, campaign_name=info.campaign_name,
+                                     starts_on=info.starts_on, ends_on=info.ends_on, currency=info.currency))
+    campaigns.sort(key=lambda c: (c.starts_on, c.campaign_name))
+    return Overview(territory, track_list, campaigns)
+
+
+def track_figures(session: Session, *, since: date, until: date, campaign_id: int | None = None
+                  ) -> list[TrackFigures]:
+    """Every track with facts in the period or whose campaign meets it (or of one campaign), by campaign
+    then audience."""
+    return overview(session, since=since, until=until, campaign_id=campaign_id).tracks
+
+
+def campaign_figures(session: Session, *, since: date, until: date) -> list[CampaignFigures]:
+    """Every campaign with facts in the period or running in it, its tracks added up."""
+    return overview(session, since=since, until=until).campaigns
+
+
+def period_figures(session: Session, *, since: date, until: date) -> TerritoryFigures:
+    """The territory's headline figures over [since, until]."""
+    return overview(session, since=since, until=until).figures
+
+
+def weekly_series(session: Session, *, since: date, until: date, track_id: int | None = None) -> list[WeekFigures]:
+    """One `WeekFigures` per ISO week meeting [since, until] (for the territory or one track), oldest first.
+
+    A week's paid reach is the sum of its boosts' weekly reach; the estimate is computed per week, so
+    the weeks' estimates need not add up to the period's (reach never adds up over time).
+    """
+    tid = _territory_id(session)
+    _check_period(since, until)
+    covered = is_covered(session, since, until)
+    flows = _flows(session, tid, since, until, by="week", track_id=track_id) if covered else {}
+    followers = _weekly_followers(session, tid, since, until) if covered else {}
+    out = []
+    for monday in weeks_between(since, until):
+        lo, hi = max(since, monday), min(until, monday + timedelta(days=6))
+        partial = (lo, hi) != (monday, monday + timedelta(days=6))
+        acc = flows.get(monday)
+        if partial and covered:
+            inputs = _boost_reach_inputs(session, tid, lo, hi, track_id)
+            reach: int | None = 0
+            for _post, _track, boost in inputs.values():
+                value, complete = paid_reach_of_boost(boost, lo, hi)
+                reach = reach + value if complete and reach is not None else None
+        else:
+            reach = acc.week_paid_reach if acc else 0
+        facts = _facts(acc, reach, None, covered)
+        figures = compute_figures(facts, followers=None, results=None, value_of_results_minor=None)
+        out.append(WeekFigures(
+            iso_week=iso_week_label(monday), week_start=monday, since=lo, until=hi, partial=partial,
+            followers=followers.get(monday), viewers=figures.viewers, paid_reach=figures.paid_reach,
+            organic_reach_estimate=figures.organic_reach_estimate, spend_minor=figures.spend_minor,
+            views_organic=figures.views_organic, views_paid=figures.views_paid, engagement=figures.engagement,
+            cost_per_thousand_minor=figures.cost_per_thousand_minor,
+        ))
+    return out
+
+
+def _weekly_followers(session: Session, tid: int, since: date, until: date) -> dict[date, int]:
+    """Monday → the followers on the last day of that week (in the period) with the figure."""
+    out: dict[date, tuple[date, int]] = {}
+    for day, followers in session.exec(
+        select(PageDailyMetric.day, PageDailyMetric.followers)
+        .where(PageDailyMetric.territory_id == tid, PageDailyMetric.day >= since, PageDailyMetric.day <= until,
+               PageDailyMetric.followers.is_not(None))
+    ):
+        day = _date(day)
+        monday = week_start(day)
+        if monday not in out or out[monday][0] < day:
+            out[monday] = (day, followers)
+    return {monday: value for monday, (_day, value) in out.items()}
+
+
+def _post_level(session: Session, tid: int, since: date, until: date, track_id: int | None
+                ) -> list[tuple[int, _Acc, int | None]]:
+    """(post id, its flows, its paid reach) of every post with facts in the period."""
+    flows = _flows(session, tid, since, until, by="post", track_id=track_id)
+    reach = _paid_reach_by(_boost_reach_inputs(session, tid, since, until, track_id), since, until, "post")
+    ids = [p for p, acc in flows.items() if acc.post_rows or acc.ad_rows] + [p for p in reach if p not in flows]
+    return [(p, flows.get(p) or _Acc(), reach.get(p, 0)) for p in ids]
+
+
+def _post_rows(session: Session, tid: int, rows: list[tuple[int, _Acc, int | None]]) -> list[PostFigures]:
+    """PostFigures of these posts, in the given order (reads only the columns it needs)."""
+    details: dict[int, Any] = {}
+    for chunk in _chunks([p for p, _a, _r in rows], 500):
+        for row in session.exec(
+            select(Post.id, Post.track_id, Post.message, Post.published_at, Post.copied_from_website,
+                   PostTotal.boosted, PostTotal.viewers, PostTotal.followers_at_publish)
+            .join(PostTotal, PostTotal.post_id == Post.id, isouter=True)
+            .where(Post.territory_id == tid, Post.id.in_(chunk))
+        ):
+            details[row[0]] = row
+    tracks = _tracks(session, tid, {d[1] for d in details.values()}) if details else {}
+    out = []
+    for post_id, acc, reach in rows:
+        if post_id not in details:
+            continue
+        _id, track_id, message, published_at, copied, ever, lifetime_viewers, followers = details[post_id]
+        info = tracks[track_id]
+        boosted = acc.ad_rows > 0 or bool(reach)
+        facts = _facts(acc, reach, None, True)
+        rate = (lifetime_viewers / followers
+                if not ever and not boosted and lifetime_viewers is not None and followers else None)
+        out.append(PostFigures(
+            post_id=post_id, excerpt=excerpt(message), track_id=track_id, campaign_name=info.campaign_name,
+            audience_key=info.audience_key, audience_name=info.audience_name, published_at=published_at,
+            copied_from_website=bool(copied), boosted=boosted, viewers=facts.viewers,
+            paid_reach=facts.paid_reach, organic_reach_estimate=estimate_organic(facts.viewers, facts.paid_reach),
+            organic_reach_rate=rate, views_organic=facts.views_organic, views_paid=facts.views_paid,
+            engagement=facts.engagement, spend_minor=facts.spend_minor if boosted else None,
+            results=track_results(facts, info.result_type) if boosted else None,
+        ))
+    return out
+
+
+def _viewers_rank(row: tuple[int, _Acc, int | None]) -> tuple[int, int]:
+    post_id, acc, _reach = row
+    return (-((acc.viewers or 0) if acc.post_rows else 0), post_id)
+
+
+def post_figures(session: Session, *, since: date, until: date, track_id: int | None = None) -> list[PostFigures]:
+    """Every post with facts in the period (optionally of one track), most viewers first."""
+    tid = _territory_id(session)
+    _check_period(since, until)
+    if not is_covered(session, since, until):
+        return []
+    return _post_rows(session, tid, sorted(_post_level(session, tid, since, until, track_id), key=_viewers_rank))
+
+
+def top_and_bottom_posts(session: Session, *, since: date, until: date, count: int = 5,
+                         track_ids: Iterable[int] | None = None) -> tuple[list[PostFigures], list[PostFigures]]:
+    """`top_and_bottom(post_figures(...))` without building the figures of the posts in between: the posts
+    are ranked on their viewers alone (one narrow query), then only the chosen ones are computed."""
+    tid = _territory_id(session)
+    _check_period(since, until)
+    if not is_covered(session, since, until):
+        return [], []
+    viewers = _sum_by(session, tid, since, until, what="viewers", by="post")
+    ranked = sorted(viewers.items(), key=lambda kv: (-kv[1], kv[0]))
+    if track_ids is not None:
+        wanted = set(track_ids)
+        in_tracks = set(session.exec(select(Post.id).where(Post.territory_id == tid, Post.track_id.in_(wanted)))
+                        .all()) if wanted else set()
+        ranked = [kv for kv in ranked if kv[0] in in_tracks]
+    top_ids = [p for p, _v in ranked[:count]]
+    bottom_ids = [p for p, _v in reversed(ranked[count:])][:count]
+    chosen = top_ids + bottom_ids
+    if not chosen:
+        return [], []
+    flows = _flows(session, tid, since, until, by="post", post_ids=chosen)
+    inputs = {b: v for b, v in _boost_reach_inputs(session, tid, since, until).items() if v[0] in chosen}
+    reach = _paid_reach_by(inputs, since, until, "post")
+    rows = {p: (p, flows.get(p) or _Acc(), reach.get(p, 0)) for p in chosen}
+    return (_post_rows(session, tid, [rows[p] for p in top_ids]),
+            _post_rows(session, tid, [rows[p] for p in bottom_ids]))
+
+
+def top_and_bottom(posts: list[PostFigures], count: int = 5) -> tuple[list[PostFigures], list[PostFigures]]:
+    """The `count` posts with the most viewers and the `count` with the fewest (never the same post twice)."""
+    ranked = sorted((p for p in posts if p.viewers is not None), key=lambda p: (-p.viewers, p.post_id))
+    top = ranked[:count]
+    bottom = [p for p in reversed(ranked[count:])][:count]
+    return top, bottom
+
+
+def budget_consumption(session: Session, *, since: date, until: date) -> list[BudgetLine]:
+    """Active campaigns' ledger balances beside the spend Ads Insights reported (period and to date)."""
+    from sponsored.services import campaign_balances
+
+    tid = _territory_id(session)
+    _check_period(since, until)
+    covered = is_covered(session, since, until)
+    campaign_of = dict(session.exec(select(ContentTrack.id, ContentTrack.campaign_id)
+                                    .where(ContentTrack.territory_id == tid)).all())
+    period: dict[int, int] = defaultdict(int)
+    to_date: dict[int, int] = defaultdict(int)
+    for target, lo in ((period, since), (to_date, date(2000, 1, 3))):  # roll-ups: a year is a few thousand rows
+        for track_id, spend in _sum_by(session, tid, lo, until, what="spend_minor", by="track").items():
+            if track_id in campaign_of:
+                target[campaign_of[track_id]] += spend
+    out = []
+    for campaign, balance in campaign_balances(session=session):
+        spent = to_date.get(campaign.id, 0) if covered or campaign.id in to_date else None
+        out.append(BudgetLine(
+            campaign_id=campaign.id, campaign_name=campaign.name, starts_on=campaign.starts_on,
+            ends_on=campaign.ends_on, currency=campaign.currency, approved_minor=balance.approved_minor,
+            committed_minor=balance.committed_minor, spent_minor=balance.spent_minor,
+            remaining_minor=balance.remaining_minor,
+            spent_in_period_minor=period.get(campaign.id, 0) if covered else None, spent_to_date_minor=spent,
+            consumed_rate=spent / balance.approved_minor if spent is not None and balance.approved_minor else None,
+        ))
+    return out
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
