@@ -7,7 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, request
-from flask_babel import Babel, format_date, format_datetime, format_decimal, format_percent
+from flask_babel import Babel, format_date, format_datetime, format_decimal, format_percent, get_locale
 from flask_babel import format_currency as _format_currency
 from flask_login import current_user
 
@@ -41,15 +41,34 @@ def minor_to_major(amount_minor: int, currency: str = "EUR") -> Decimal:
     return Decimal(amount_minor) / MINOR_UNITS.get(currency, 100)
 
 
-def major_to_minor(amount: Decimal | str | float, currency: str = "EUR") -> int:
-    """Euros as typed by a person ("1 234,50") or read from Facebook ("42.17") to cents, exactly."""
+def major_to_minor(amount: Decimal | str | float, currency: str = "EUR", locale: str | None = None) -> int:
+    """An amount in currency units to exact minor units (cents).
+
+    Strings are read as a person of `locale` types them (default: the request's locale, else French):
+    French "1 234,50" or "1500,5"; English "1,234.50". Facebook's "42.17" reads the same in both.
+    :raise ValueError: not a number, or more decimals than the currency has.
+    """
     if isinstance(amount, str):
-        cleaned = amount.replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace("€", "")
-        amount = Decimal(cleaned.replace(",", "."))
+        text = amount.replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace("€", "")
+        if (locale or _current_language()) == "en":
+            text = text.replace(",", "")
+        elif "," in text:
+            text = text.replace(".", "").replace(",", ".")
+        try:
+            amount = Decimal(text)
+        except ArithmeticError as exc:
+            raise ValueError(f"not an amount: {amount!r}") from exc
     value = Decimal(str(amount)) * MINOR_UNITS.get(currency, 100)
-    if value != value.to_integral_value():
+    if not value.is_finite() or value != value.to_integral_value():
         raise ValueError("too many decimals for this currency")
     return int(value)
+
+
+def _current_language() -> str:
+    try:
+        return str(get_locale() or "fr")[:2]
+    except RuntimeError:  # outside a request or app context
+        return "fr"
 
 
 def money(amount_minor: int | None, currency: str = "EUR") -> str:
@@ -68,9 +87,13 @@ def number(value: int | float | Decimal | None, digits: int | None = None) -> st
 
 
 def percent(value: float | None, digits: int = 1) -> str:
+    """`22,7 %` in French, `22.7%` in English (the locale's own percent pattern)."""
     if value is None:
         return "—"
-    return format_percent(value, format="#,##0." + "0" * digits + " %" if digits else "#,##0 %")
+    pattern = get_locale().percent_formats[None].pattern
+    if digits:
+        pattern = pattern.replace("0", "0." + "0" * digits, 1) if "." not in pattern else pattern
+    return format_percent(value, format=pattern)
 
 
 def local_datetime(value: datetime | None, fmt: str = "medium") -> str:

@@ -36,3 +36,26 @@ def test_interface_is_french_by_default_and_english_on_request(client, auth, ses
     assert response.status_code == 302, response.get_data(as_text=True)
     page = client.get("/t/valrive/").get_data(as_text=True)
     assert "Dashboard" in page and 'lang="en"' in page and "Tableau de bord" not in page
+
+
+def test_amounts_are_read_as_each_language_types_them() -> None:
+    """A thousands comma in English is not a decimal comma: "1,500" is 1 500 € there, 1,50 € in French."""
+    assert major_to_minor("1,500", locale="en") == 150000
+    assert major_to_minor("1,50", locale="fr") == 150
+    assert major_to_minor("1.234,5", locale="fr") == 123450
+    for bad in ("douze", "1,234,5.6.7"):
+        try:
+            major_to_minor(bad, locale="fr")
+        except ValueError:
+            continue
+        raise AssertionError(f"{bad!r} must be refused")
+
+
+def test_percent_follows_the_locale(app) -> None:  # noqa: ANN001
+    """Percentages use each language's own pattern: `22,7 %` and `22.7%`."""
+    from core.i18n import percent
+
+    with app.test_request_context(), force_locale("fr"):
+        assert percent(0.227) == "22,7\xa0%"
+    with app.test_request_context(), force_locale("en"):
+        assert percent(0.227) == "22.7%"

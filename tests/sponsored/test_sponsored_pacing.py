@@ -185,6 +185,7 @@ def test_expired_token_stops_facebook_work_but_not_alerts(app, session, world, f
 
     boost = _launch(session, world, fb, published_post(app, session, world), budget=7_000, days=7)
     services.record_spend(session=session, boost=boost, day=rayonne_clock.now().date(), spend_minor=35_000)
+    session.commit()  # as an earlier run would have: the failed Facebook step only rolls back its own work
     graph_sandbox.control.add_fault("expired_token", target=world.fb["ad_account_id"])
     run = pacing.check_territory(session=session, territory=world.territory, client=fb, commit=False)
     assert run.errors >= 1
