@@ -156,8 +156,8 @@ def check_post(
     # Names and electoral wording matter at any date for a boost: Meta refuses political ads in the EU
     # all year round, not only before an election (so `find_reasons`, not the period-bound `check_text`).
     for reason in electoral.find_reasons(session=session, territory=territory, text=text):
-        result.warnings.append(_("Le message %(reason)s. Meta refuse les publicités politiques et électorales dans "
-                                 "l'Union européenne : l'annonce risque d'être rejetée.", reason=reason))
+        result.warnings.append(_("À vérifier — %(reason)s. Meta refuse les publicités politiques et électorales "
+                                 "dans l'Union européenne : l'annonce risque d'être rejetée.", reason=reason))
     found = sorted({w for lang in LANGUAGES for w in find_words(text, sensitive_words(session=session,
                                                                                     language=lang))})
     if found:

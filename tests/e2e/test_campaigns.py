@@ -43,7 +43,7 @@ def test_campaign_story_variants_and_calendar(page, session) -> None:  # noqa: A
     page.get_by_label(re.compile(r"^Nom")).fill("Printemps — le nouveau tramway")
     page.get_by_label(re.compile(r"^Début")).fill(start.isoformat())
     page.get_by_label(re.compile(r"^Fin")).fill((start + timedelta(days=60)).isoformat())
-    page.get_by_label("Budget approuvé (euros)").fill("6 000")
+    page.get_by_label("Budget demandé (euros)").fill("6 000")
     for name, share in zip(AUDIENCES, ("40", "35", "25"), strict=True):
         page.get_by_label(f"S'adresser à ce public : {name}").check()
         page.get_by_label(f"Part du budget (%) — {name}").fill(share)
