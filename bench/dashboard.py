@@ -1,10 +1,12 @@
 """How fast does the dashboard answer on a year of data, against aggregating the daily rows naively?
 
 Generates, in a temporary SQLite database (or a fresh PostgreSQL database beside TEST_DATABASE_URL
-when that is set), one territory with three years of history: 300 campaigns told to 3 of 9
+when that is set, e.g. `postgresql+psycopg://postgres@127.0.0.1:5432/rayonne_bench`; either is removed
+at the end), one territory with three years of history: 300 campaigns told to 3 of 9
 audiences each (900 tracks), about 3,000 posts (each followed daily for a year), each boosted for
 two weeks by its ad — about one million daily metric rows — inserted in bulk. The roll-ups are then
-built by the same function the synchronisation calls after each run (`reports.sync.refresh_rollups`).
+built by the same function the synchronisation calls after each run (`reports.sync.refresh_rollups`),
+and the planner statistics gathered (`ANALYZE`; `VACUUM ANALYZE` on PostgreSQL, as autovacuum would).
 
 Then, in the same run, over the last 52 ISO weeks:
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -50,17 +53,29 @@ RUNS = 5
 
 
 def database_url(tmp: str) -> str:
+    """A SQLite file in `tmp`, or a fresh PostgreSQL database beside TEST_DATABASE_URL's (made here)."""
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
         return f"sqlite:///{tmp}/bench.db"
     url = make_url(base)
     name = f"{url.database}_bench_dashboard"
+    _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    """Remove the PostgreSQL database `database_url` made (a SQLite file goes with its directory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        _admin(parsed, f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+
+
+def _admin(url, *statements: str) -> None:  # noqa: ANN001
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        for statement in statements:
+            conn.execute(text(statement))
     admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def timed(fn, runs: int = 3):  # noqa: ANN001, ANN201
@@ -81,23 +96,30 @@ def main() -> None:
 
     tmp = tempfile.mkdtemp(prefix="rayonne-bench-")
     url = database_url(tmp)
-    settings = Settings(_env_file=None, RAYONNE_ENV="test", DATABASE_URL=url, SECRET_KEY="bench-" + "x" * 40,
-                        RAYONNE_ENCRYPTION_KEY=Fernet.generate_key().decode(), SMTP_HOST=None,
-                        BASE_URL="http://bench.test")
-    app = create_app(settings)
-    with app.app_context():
-        command.upgrade(alembic_config(url), "head")
-        today = date(2026, 11, 29)  # a Sunday: the year below is 52 whole ISO weeks
-        t0 = time.perf_counter()
-        rows = generate(today)
-        dialect = app.extensions["rayonne.engine"].dialect.name
-        print(f"generated {rows:,} daily metric rows in {time.perf_counter() - t0:.1f} s ({dialect})")
-        t0 = time.perf_counter()
-        build_rollups()
-        print(f"roll-ups built from the facts in {time.perf_counter() - t0:.1f} s")
-        until = today
-        since = until - timedelta(days=7 * 52 - 1)
-        measure(app, since, until)
+    try:
+        settings = Settings(_env_file=None, RAYONNE_ENV="test", DATABASE_URL=url, SECRET_KEY="bench-" + "x" * 40,
+                            RAYONNE_ENCRYPTION_KEY=Fernet.generate_key().decode(), SMTP_HOST=None,
+                            BASE_URL="http://bench.test")
+        app = create_app(settings)
+        try:
+            with app.app_context():
+                command.upgrade(alembic_config(url), "head")
+                today = date(2026, 11, 29)  # a Sunday: the year below is 52 whole ISO weeks
+                t0 = time.perf_counter()
+                rows = generate(today)
+                dialect = app.extensions["rayonne.engine"].dialect.name
+                print(f"generated {rows:,} daily metric rows in {time.perf_counter() - t0:.1f} s ({dialect})")
+                t0 = time.perf_counter()
+                build_rollups()
+                print(f"roll-ups built from the facts in {time.perf_counter() - t0:.1f} s")
+                until = today
+                since = until - timedelta(days=7 * 52 - 1)
+                measure(app, since, until)
+        finally:
+            app.extensions["rayonne.engine"].dispose()
+    finally:  # the database goes, even after a failure
+        drop_database(url)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------------------ generation
@@ -176,7 +198,7 @@ def generate(today: date) -> int:
         for post_id, track_id, campaign_id, day in post_ids:
             boosts.append((tid, "lifetime", 20_000, datetime(day.year, day.month, day.day, 12),
                            datetime(day.year, day.month, day.day, 12) + timedelta(days=BOOST_DAYS), "REACH", "{}",
-                           post_id, track_id, campaign_id, "EUR", "completed", 0, f"ad{post_id}", 0, "[]", now))
+                           post_id, track_id, campaign_id, "EUR", "completed", False, f"ad{post_id}", 0, "[]", now))
         bulk("boost", ("territory_id", "budget_kind", "budget_minor", "starts_at", "ends_at", "optimization_goal",
                        "targeting", "post_id", "track_id", "campaign_id", "currency", "status", "paused_by_pacing",
                        "fb_ad_id", "creation_attempts", "compliance_warnings", "created_at"), boosts)
@@ -234,7 +256,7 @@ def generate(today: date) -> int:
 
 def build_rollups() -> None:
     from accounts.models import Territory
-    from core.db import scoped, session_scope
+    from core.db import get_engine, scoped, session_scope
     from reports.sync import refresh_post_totals, refresh_rollups
 
     with session_scope() as session:
@@ -242,8 +264,11 @@ def build_rollups() -> None:
         with scoped(session, territory.id):
             refresh_rollups(session=session, territory_id=territory.id)
             refresh_post_totals(session=session, territory_id=territory.id)
-    with session_scope() as session:  # planner statistics, as a production database keeps them
-        session.execute(text("ANALYZE"))
+    # Planner statistics (and, on PostgreSQL, the visibility map that index-only scans need), as a
+    # production database's autovacuum keeps them. VACUUM cannot run inside a transaction.
+    engine = get_engine()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"))
 
 
 # ------------------------------------------------------------------------------------ timings

@@ -12,6 +12,7 @@ session is scoped once, when the territory is resolved from the URL (`accounts.t
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -137,10 +138,15 @@ def _apply_tenant_scope(state: ORMExecuteState) -> None:
             raise TenantScopeError("query on tenant data from a session without a territory scope")
         return
     # The criteria apply wherever a tenant entity appears: columns, joins, subqueries.
-    state.statement = state.statement.options(
-        *(with_loader_criteria(cls, lambda c: c.territory_id == scope, include_aliases=True)
-          for cls in tenant_classes())
-    )
+    state.statement = state.statement.options(*_scope_criteria(scope))
+
+
+@functools.lru_cache(maxsize=1024)
+def _scope_criteria(scope: int | str) -> tuple[Any, ...]:
+    """One territory's criteria, built once and reused by every query of that scope (options are
+    immutable). Building one per tenant class for each query cost more than a small query itself."""
+    return tuple(with_loader_criteria(cls, lambda c: c.territory_id == scope, include_aliases=True)
+                 for cls in tenant_classes())
 
 
 @event.listens_for(Session, "before_flush")

@@ -18,11 +18,13 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
+from markupsafe import Markup, escape
 from sqlmodel import Session, select
 
 from campaigns.models import Campaign
 from core import clock
 from core.errors import ValidationFailed
+from core.i18n import local_date, money, number, percent
 from reports import charts, metrics
 from reports.charts import ChartTable
 
@@ -126,15 +128,13 @@ class DashboardData:
 def load(session: Session, period: Period, *, with_charts: bool = True, locale: str = "fr") -> DashboardData:
     """Gather the period's figures (and render the charts). `session` is scoped to the territory."""
     since, until = period.since, period.until
-    view = metrics.overview(session, since=since, until=until, campaign_id=period.campaign_id)
-    top, bottom = metrics.top_and_bottom_posts(
-        session, since=since, until=until, count=TOP_POSTS,
-        track_ids=[t.track_id for t in view.tracks] if period.campaign_id is not None else None)
+    found = metrics.dashboard_figures(session, since=since, until=until, campaign_id=period.campaign_id,
+                                      top_count=TOP_POSTS)
+    view = found.overview
     data = DashboardData(
         period=period, figures=view.figures, tracks=view.tracks,
         campaigns=[] if period.campaign_id else view.campaigns,
-        weeks=metrics.weekly_series(session, since=since, until=until), top_posts=top, bottom_posts=bottom,
-        budget=metrics.budget_consumption(session, since=since, until=until),
+        weeks=found.weeks, top_posts=found.top_posts, bottom_posts=found.bottom_posts, budget=found.budget,
         adaptation=_adaptation(session, since, until),
     )
     tracks = view.tracks
@@ -257,6 +257,61 @@ def _posts_table(posts: list[metrics.PostFigures], caption: str) -> ChartTable:
         rows=tuple((p.excerpt, p.audience_name, p.campaign_name, p.viewers, p.paid_reach, p.organic_reach_estimate,
                     p.engagement, p.spend_minor, p.boosted, p.copied_from_website) for p in posts),
     )
+
+
+# ------------------------------------------------------------------------------------ HTML
+
+
+def _missing() -> Markup:
+    return Markup('<span title="{}">—</span>').format(_("donnée manquante"))
+
+
+def cell_html(value: Any, kind: str) -> Markup:
+    """A value as the page shows it, by its kind (the `kinds` of a `ChartTable`); missing is "—", never 0."""
+    if value is None:
+        return _missing()
+    if kind == "money":
+        return escape(money(value))
+    if kind == "int":
+        return escape(number(value))
+    if kind == "rate":
+        return escape(percent(value))
+    if kind == "ratio":
+        return Markup("{}&nbsp;×").format(number(value, 1))
+    if kind == "bool":
+        return escape(_("oui") if value else _("non"))
+    if kind == "date":
+        return escape(local_date(value))
+    return escape(value)
+
+
+class Cells:
+    """Formats the values of one page by their kind (`cell_html`), each distinct value once.
+
+    The page shows some 2,000 values but only a few hundred distinct ones (a track's figures are in its
+    table and in the charts' tables; followers, zeros and values per result repeat), and formatting a
+    number by the locale's rules is the costly part of rendering it. Make one per page (the locale is
+    fixed while it renders); the templates call `rows` once per table rather than a macro per cell.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[str, type, Any], Markup] = {}
+        self._missing = _missing()
+
+    def value(self, value: Any, kind: str) -> Markup:
+        if value is None:
+            return self._missing
+        key = (kind, type(value), value)  # the type too: 1, 1.0 and True are equal keys
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = cell_html(value, kind)
+        return found
+
+    def rows(self, table: ChartTable, limit: int | None = None) -> list[list[Markup]]:
+        """The first `limit` rows of `table` (all without), formatted."""
+        value = self.value
+        return [[value(v, kind) for v, kind in zip(row, table.kinds, strict=True)]
+                for row in (table.rows[:limit] if limit else table.rows)]
 
 
 # ------------------------------------------------------------------------------------ CSV

@@ -7,16 +7,21 @@ Two layers:
   `estimate_organic`…): plain numbers in, plain numbers out, every formula written in a docstring and
   tested against values computed by hand;
 * **queries** (`period_figures`, `track_figures`, `campaign_figures`, `weekly_series`, `post_figures`,
-  `budget_consumption`): gather the facts of one territory over a period of days
+  `top_and_bottom_posts`, `budget_consumption`): gather the facts of one territory over a period of days
   (`since` and `until` inclusive, UTC days) and hand them to the pure layer. They read the weekly
   roll-ups kept by `reports.sync` for whole ISO weeks and the daily facts only for the days of
-  partly covered weeks, so a year costs a few thousand rows, not a million.
+  partly covered weeks, so a year costs a few thousand rows, not a million; sums are made in SQL
+  (per track, per week, per post with ORDER BY … LIMIT for the top and bottom posts), over indexes
+  that hold every column read. `dashboard_figures` gives what the dashboard shows in one pass, reading
+  what the figures share (markers, boosts' reach, followers, tracks) once — each figure still comes
+  from the one function that computes it.
 
 Conventions: money in integer minor units (cents) of the campaign's currency, rounded half up when a
 figure is a quotient; rates and ratios as floats (0.083 = 8.3 %). **Missing is `None`, never 0**: a
-period that no synchronised fact covers gives `None` everywhere; inside a covered period, a track
-with no fact rows has zero viewers and zero spend (Facebook omits days without delivery), and every
-quotient whose divisor is 0 or missing is `None` (no division by zero).
+period that no synchronised fact covers gives `None` everywhere (and so does each week of a series
+that none covers, e.g. before the first synchronised day); inside a covered period, a track with no
+fact rows has zero viewers and zero spend (Facebook omits days without delivery), and every quotient
+whose divisor is 0 or missing is `None` (no division by zero).
 
 Meta removed per-post organic and paid *unique* reach in 2025–2026 (``shared/facebook-api.md`` §4), so:
 viewers come from ``post_total_media_view_unique`` (organic and paid together), paid reach from the
@@ -33,10 +38,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import Integer, and_, case, cast, func, literal, null, union_all
 from sqlmodel import Session, select
 
 from campaigns.models import Campaign, ContentTrack, Post
@@ -47,9 +51,12 @@ from reports.models import (
     BoostTotal,
     InsightsSync,
     PageDailyMetric,
+    PostBlockMetric,
     PostDailyMetric,
     PostTotal,
     PostWeekMetric,
+    TerritoryWeekMetric,
+    TrackBlockMetric,
     TrackWeekMetric,
 )
 from sponsored.models import Boost
@@ -98,11 +105,43 @@ def split_period(since: date, until: date) -> tuple[tuple[date, date] | None, li
     return (first_full, last_full), edges
 
 
+BLOCK_EPOCH = date(2000, 1, 3)  # a Monday: blocks of four ISO weeks start every 28 days from it
+BLOCK_DAYS = 28
+
+
+def block_start(day: date) -> date:
+    """The Monday that starts the block of four ISO weeks containing `day`."""
+    monday = week_start(day)
+    return monday - timedelta(days=(monday - BLOCK_EPOCH).days % BLOCK_DAYS)
+
+
+def split_weeks(first: date, last: date) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
+    """Cut the whole weeks from Monday `first` to Monday `last` into whole blocks of four weeks (first and
+    last block start) and the leftover weeks (ranges of Mondays, at most three at each end).
+
+    The roll-ups per block hold a quarter of the weekly rows: a year's tracks and posts are read from
+    them, the leftover weeks from the weekly roll-ups.
+    """
+    first_block = first if block_start(first) == first else block_start(first) + timedelta(days=BLOCK_DAYS)
+    last_block = block_start(last + timedelta(days=7)) - timedelta(days=BLOCK_DAYS)  # the last block ending ≤ last
+    if first_block > last_block:
+        return None, [(first, last)]
+    rest = []
+    if first < first_block:
+        rest.append((first, first_block - timedelta(days=7)))
+    if last_block + timedelta(days=BLOCK_DAYS - 7) < last:
+        rest.append((last_block + timedelta(days=BLOCK_DAYS), last))
+    return (first_block, last_block), rest
+
+
 # ============================================================================================ pure
 
 
-def _round(value: Decimal) -> int:
-    return int(value.to_integral_value(rounding=ROUND_HALF_UP))
+def _quotient(numerator: int, denominator: int) -> int:
+    """numerator ÷ denominator rounded half up (away from zero), exactly: integers, no float or Decimal."""
+    q, r = divmod(abs(numerator), abs(denominator))
+    q += 2 * r >= abs(denominator)
+    return q if (numerator < 0) == (denominator < 0) else -q
 
 
 def add(a: int | None, b: int | None) -> int | None:
@@ -136,7 +175,22 @@ class Facts:
     unboosted_followers: int | None = None
 
     def __add__(self, other: Facts) -> Facts:
-        return Facts(**{f.name: add(getattr(self, f.name), getattr(other, f.name)) for f in fields(Facts)})
+        return sum_facts((self, other))
+
+
+_FACT_FIELDS = tuple(f.name for f in fields(Facts))
+
+
+def sum_facts(items: Iterable[Facts]) -> Facts:
+    """The None-aware sum (`add`) of several facts, field by field."""
+    totals: dict[str, int | None] = dict.fromkeys(_FACT_FIELDS)
+    for item in items:
+        for name in _FACT_FIELDS:
+            value = getattr(item, name)
+            if value is not None:
+                total = totals[name]
+                totals[name] = value if total is None else total + value
+    return Facts(**totals)
 
 
 ZERO_FACTS = Facts(viewers=0, views_organic=0, views_paid=0, engagement=0, spend_minor=0, impressions=0,
@@ -214,9 +268,9 @@ def compute_figures(
     rate = (facts.unboosted_viewers / facts.unboosted_followers
             if facts.unboosted_viewers is not None and facts.unboosted_followers else None)
     spend = facts.spend_minor
-    per_thousand = (_round(Decimal(spend) * 1000 / facts.paid_reach)
+    per_thousand = (_quotient(spend * 1000, facts.paid_reach)
                     if spend is not None and facts.paid_reach else None)
-    per_result = _round(Decimal(spend) / results) if spend is not None and results else None
+    per_result = _quotient(spend, results) if spend is not None and results else None
     ret = ((value_of_results_minor - spend) / spend
            if spend and value_of_results_minor is not None else None)
     return Figures(
@@ -397,7 +451,7 @@ class BudgetLine:
 
 
 def _figures_of(cls: type, figures: Figures, **extra: Any) -> Any:
-    return cls(**{name: getattr(figures, name) for name in FIGURE_FIELDS}, **extra)
+    return cls(**vars(figures), **extra)  # a Figures' attributes are its fields, nothing else
 
 
 # ============================================================================================ queries
@@ -451,6 +505,28 @@ class _Acc:
         setattr(self, rows_attr, getattr(self, rows_attr) + int(rows or 0))
 
 
+_SUMS = (*_POST_SUMS, *_AD_SUMS)
+
+
+@dataclass(frozen=True)
+class _Period:
+    """What every query of one call reads once: the territory, the days, the synchronisation markers and
+    whether synchronised facts cover the days."""
+
+    tid: int
+    since: date
+    until: date
+    state: InsightsSync | None
+    covered: bool
+
+
+def _period(session: Session, since: date, until: date) -> _Period:
+    tid = _territory_id(session)
+    _check_period(since, until)
+    state = _sync_state(session, tid)
+    return _Period(tid, since, until, state, _covers(session, tid, state, since, until))
+
+
 def _flows(session: Session, tid: int, since: date, until: date, *, by: str,
            track_id: int | None = None, post_ids: list[int] | None = None) -> dict[Any, _Acc]:
     """Additive facts over [since, until] grouped `by` "track", "post" or "week" (roll-ups for whole weeks,
@@ -458,32 +534,39 @@ def _flows(session: Session, tid: int, since: date, until: date, *, by: str,
     out: dict[Any, _Acc] = defaultdict(_Acc)
     full, edges = split_period(since, until)
     if full is not None:
-        model = PostWeekMetric if by == "post" else TrackWeekMetric
-        key = model.post_id if by == "post" else (model.track_id if by == "track" else model.week_start)
-        sums = [func.sum(getattr(model, n)).label(n) for n in (*_POST_SUMS, *_AD_SUMS, "paid_reach")]
-        query = (select(key.label("k"), *sums, func.sum(model.post_rows).label("post_rows"),
-                        func.sum(model.ad_rows).label("ad_rows"))
-                 .where(model.territory_id == tid, model.week_start >= full[0], model.week_start <= full[1])
-                 .group_by(key))
-        if track_id is not None:
-            query = query.where(model.track_id == track_id)
-        if post_ids is not None:
-            query = query.where(PostWeekMetric.post_id.in_(post_ids))
-        for row in session.exec(query):
-            acc = out[_date(row.k) if by == "week" else row.k]
-            acc.take(row, _POST_SUMS, "post_rows", row.post_rows)
-            acc.take(row, _AD_SUMS, "ad_rows", 0)
-            acc.ad_rows += int(row.ad_rows or 0)
-            acc.week_paid_reach = add(acc.week_paid_reach, row.paid_reach)
+        if by == "track" and track_id is None:  # a period's tracks: mostly from the blocks of four weeks
+            query = _tracks_rollup(tid, full)
+        else:
+            # The territory's weeks have a roll-up of their own (52 rows a year); a track's are in the tracks'.
+            model: Any = (PostWeekMetric if by == "post" else
+                          TerritoryWeekMetric if by == "week" and track_id is None else TrackWeekMetric)
+            key = model.post_id if by == "post" else (model.track_id if by == "track" else model.week_start)
+            sums = [func.sum(getattr(model, n)).label(n) for n in _SUMS]
+            if by == "week":  # the week's reach is only ever used by week (reach does not add up over weeks)
+                sums.append(func.sum(model.paid_reach).label("paid_reach"))
+            query = (select(key.label("k"), *sums, func.sum(model.post_rows).label("post_rows"),
+                            func.sum(model.ad_rows).label("ad_rows"))
+                     .where(model.territory_id == tid, model.week_start >= full[0], model.week_start <= full[1])
+                     .group_by(key))
+            if track_id is not None:
+                query = query.where(model.track_id == track_id)
+            if post_ids is not None:
+                query = query.where(PostWeekMetric.post_id.in_(post_ids))
+        for row in session.exec(query):  # one row per key: its accumulator starts from it (read by position)
+            out[_date(row[0]) if by == "week" else row[0]] = _Acc(
+                **dict(zip(_SUMS, row[1:1 + len(_SUMS)], strict=True)),
+                week_paid_reach=row[1 + len(_SUMS)] if by == "week" else None,
+                post_rows=int(row[-2] or 0), ad_rows=int(row[-1] or 0))
     for lo, hi in edges:
         post_key = {"post": PostDailyMetric.post_id, "track": Post.track_id, "week": PostDailyMetric.day}[by]
         query = (select(post_key.label("k"), func.sum(PostDailyMetric.viewers).label("viewers"),
                         func.sum(PostDailyMetric.views_organic).label("views_organic"),
                         func.sum(PostDailyMetric.views_paid).label("views_paid"),
                         func.sum(engagement_expr(PostDailyMetric)).label("engagement"), func.count().label("n"))
-                 .join(Post, Post.id == PostDailyMetric.post_id)
                  .where(PostDailyMetric.territory_id == tid, PostDailyMetric.day >= lo, PostDailyMetric.day <= hi)
                  .group_by(post_key))
+        if by == "track" or track_id is not None:  # the post's track is only read when needed
+            query = query.join(Post, Post.id == PostDailyMetric.post_id)
         if track_id is not None:
             query = query.where(Post.track_id == track_id)
         if post_ids is not None:
@@ -508,47 +591,72 @@ def _flows(session: Session, tid: int, since: date, until: date, *, by: str,
     return out
 
 
-def _sum_by(session: Session, tid: int, since: date, until: date, *, what: str, by: str) -> dict[int, int]:
-    """One sum (post `viewers` by post, or ad `spend_minor` by track) over [since, until] — a narrow query:
-    the roll-ups for whole weeks, the daily facts for the leftover days. Keys without rows are absent."""
+def _tracks_rollup(tid: int, weeks: tuple[date, date]) -> Any:
+    """SQL: the additive facts per track over whole weeks (Mondays `weeks[0]` to `weeks[1]`), from the
+    blocks of four weeks and the leftover weeks' roll-ups, in one query."""
+    blocks, rest = split_weeks(*weeks)
+    columns = ("track_id", *_SUMS, "post_rows", "ad_rows")
+    parts = [select(*(getattr(TrackWeekMetric, c) for c in columns))
+             .where(TrackWeekMetric.territory_id == tid, TrackWeekMetric.week_start >= lo,
+                    TrackWeekMetric.week_start <= hi) for lo, hi in rest]
+    if blocks is not None:
+        parts.append(select(*(getattr(TrackBlockMetric, c) for c in columns))
+                     .where(TrackBlockMetric.territory_id == tid, TrackBlockMetric.block_start >= blocks[0],
+                            TrackBlockMetric.block_start <= blocks[1]))
+    rows = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("rows")
+    return (select(rows.c.track_id.label("k"), *(func.sum(rows.c[c]).label(c) for c in columns[1:]))
+            .group_by(rows.c.track_id))
+
+
+def _spend_by_track(session: Session, tid: int, since: date, until: date) -> dict[int, int]:
+    """Ad spend per track over [since, until] — one narrow sum: the roll-ups for whole weeks, the daily
+    facts for the leftover days. Tracks without ad rows are absent."""
     out: dict[int, int] = defaultdict(int)
     full, edges = split_period(since, until)
     if full is not None:
-        model = PostWeekMetric if by == "post" else TrackWeekMetric
-        key = model.post_id if by == "post" else model.track_id
-        rows_col = model.post_rows if what == "viewers" else model.ad_rows
         for k, total in session.exec(
-            select(key, func.sum(getattr(model, what))).where(
-                model.territory_id == tid, model.week_start >= full[0], model.week_start <= full[1], rows_col > 0)
-            .group_by(key)
+            select(TrackWeekMetric.track_id, func.sum(TrackWeekMetric.spend_minor)).where(
+                TrackWeekMetric.territory_id == tid, TrackWeekMetric.week_start >= full[0],
+                TrackWeekMetric.week_start <= full[1], TrackWeekMetric.ad_rows > 0)
+            .group_by(TrackWeekMetric.track_id)
         ):
             out[k] += int(total or 0)
     for lo, hi in edges:
-        if what == "viewers":
-            query = (select(PostDailyMetric.post_id, func.sum(PostDailyMetric.viewers))
-                     .where(PostDailyMetric.territory_id == tid, PostDailyMetric.day >= lo, PostDailyMetric.day <= hi)
-                     .group_by(PostDailyMetric.post_id))
-        else:
-            query = (select(Post.track_id, func.sum(AdDailyMetric.spend_minor))
-                     .join(Boost, Boost.id == AdDailyMetric.boost_id).join(Post, Post.id == Boost.post_id)
-                     .where(AdDailyMetric.territory_id == tid, AdDailyMetric.day >= lo, AdDailyMetric.day <= hi)
-                     .group_by(Post.track_id))
-        for k, total in session.exec(query):
+        for k, total in session.exec(
+            select(Post.track_id, func.sum(AdDailyMetric.spend_minor))
+            .join(Boost, Boost.id == AdDailyMetric.boost_id).join(Post, Post.id == Boost.post_id)
+            .where(AdDailyMetric.territory_id == tid, AdDailyMetric.day >= lo, AdDailyMetric.day <= hi)
+            .group_by(Post.track_id)
+        ):
             out[k] += int(total or 0)
     return out
 
 
-def _boost_reach_inputs(session: Session, tid: int, since: date, until: date,
-                        track_id: int | None = None) -> dict[int, tuple[int, int, BoostReachInput]]:
-    """boost id → (post id, track id, reach input) for the boosts whose delivery meets [since, until]."""
+_Inputs = dict[int, tuple[int, int, BoostReachInput]]  # boost id → (post id, track id, reach input)
+
+
+def _boost_reach_inputs(session: Session, tid: int, since: date, until: date, track_id: int | None = None, *,
+                        cuts: Iterable[tuple[date, date]] = (), post_ids: list[int] | None = None) -> _Inputs:
+    """boost id → (post id, track id, reach input) for the boosts whose delivery meets [since, until].
+
+    The weekly and daily reach are read only for the boosts that [since, until], or one of `cuts` (day
+    ranges inside it, such as the partial weeks of a series), cuts through: the others take their
+    lifetime reach.
+    """
     query = (select(BoostTotal.boost_id, BoostTotal.post_id, Post.track_id, BoostTotal.first_day,
                     BoostTotal.last_day, BoostTotal.reach)
              .join(Post, Post.id == BoostTotal.post_id)
              .where(BoostTotal.territory_id == tid, BoostTotal.first_day <= until, BoostTotal.last_day >= since))
     if track_id is not None:
         query = query.where(Post.track_id == track_id)
-    rows = session.exec(query).all()
-    straddling = [r.boost_id for r in rows if not (since <= r.first_day and r.last_day <= until) or r.reach is None]
+    if post_ids is not None:
+        query = query.where(BoostTotal.post_id.in_(post_ids))
+    rows = [(boost_id, post_id, track, _date(first), _date(last), reach)
+            for boost_id, post_id, track, first, last, reach in session.exec(query)]
+    ranges = [(since, until), *cuts]
+    straddling = [boost_id for boost_id, _p, _t, first, last, reach in rows
+                  if reach is None or any(first <= hi and last >= lo and not (lo <= first and last <= hi)
+                                          for lo, hi in ranges)]
     weekly: dict[int, dict[date, int | None]] = defaultdict(dict)
     daily: dict[int, dict[date, int | None]] = defaultdict(dict)
     if straddling:
@@ -567,15 +675,14 @@ def _boost_reach_inputs(session: Session, tid: int, since: date, until: date,
             ):
                 daily[boost_id][_date(day)] = reach
     return {
-        r.boost_id: (r.post_id, r.track_id, BoostReachInput(
-            first_day=_date(r.first_day), last_day=_date(r.last_day), lifetime_reach=r.reach,
-            week_reach=weekly.get(r.boost_id, {}), daily_reach=daily.get(r.boost_id, {})))
-        for r in rows
+        boost_id: (post_id, track, BoostReachInput(first_day=first, last_day=last, lifetime_reach=reach,
+                                                   week_reach=weekly.get(boost_id, {}),
+                                                   daily_reach=daily.get(boost_id, {})))
+        for boost_id, post_id, track, first, last, reach in rows
     }
 
 
-def _paid_reach_by(inputs: dict[int, tuple[int, int, BoostReachInput]], since: date, until: date,
-                   by: str) -> dict[int, int | None]:
+def _paid_reach_by(inputs: _Inputs, since: date, until: date, by: str) -> dict[int, int | None]:
     """Paid reach per post or per track: the sum over its boosts; missing if one boost's reach is."""
     out: dict[int, int | None] = {}
     for post_id, track_id, boost in inputs.values():
@@ -603,12 +710,14 @@ def _sync_state(session: Session, tid: int) -> InsightsSync | None:
     return session.exec(select(InsightsSync).where(InsightsSync.territory_id == tid)).first()
 
 
-def is_covered(session: Session, since: date, until: date) -> bool:
-    """Does any synchronised fact cover [since, until]? (Otherwise every figure is missing.)"""
-    tid = _territory_id(session)
-    state = _sync_state(session, tid)
-    if (state is not None and state.covered_since is not None and state.synced_through is not None
-            and state.covered_since <= until and state.synced_through >= since):
+def _state_covers(state: InsightsSync | None, since: date, until: date) -> bool:
+    return (state is not None and state.covered_since is not None and state.synced_through is not None
+            and state.covered_since <= until and state.synced_through >= since)
+
+
+def _covers(session: Session, tid: int, state: InsightsSync | None, since: date, until: date) -> bool:
+    """The synchronisation markers meet [since, until], or a fact (or roll-up) row lies in it."""
+    if _state_covers(state, since, until):
         return True
     for model, column in ((PageDailyMetric, PageDailyMetric.day), (TrackWeekMetric, TrackWeekMetric.week_start),
                           (PostDailyMetric, PostDailyMetric.day), (AdDailyMetric, AdDailyMetric.day)):
@@ -618,6 +727,41 @@ def is_covered(session: Session, since: date, until: date) -> bool:
         if found is not None:
             return True
     return False
+
+
+def is_covered(session: Session, since: date, until: date) -> bool:
+    """Does any synchronised fact cover [since, until]? (Otherwise every figure is missing.)"""
+    tid = _territory_id(session)
+    return _covers(session, tid, _sync_state(session, tid), since, until)
+
+
+def covered_weeks(session: Session, *, since: date, until: date) -> set[date]:
+    """The Mondays of the ISO weeks meeting [since, until] whose days in the period synchronised facts
+    cover (`is_covered` week by week; no query when the synchronisation markers cover them all)."""
+    return _covered_weeks(session, _period(session, since, until))
+
+
+def _covered_weeks(session: Session, p: _Period) -> set[date]:
+    if not p.covered:
+        return set()
+    out, rest = set(), []
+    for monday in weeks_between(p.since, p.until):
+        lo, hi = max(p.since, monday), min(p.until, monday + timedelta(days=6))
+        if _state_covers(p.state, lo, hi):
+            out.add(monday)
+        else:
+            rest.append((monday, lo, hi))
+    if rest and _covers(session, p.tid, None, rest[0][1], rest[-1][2]):
+        # Weeks with a Page row or a roll-up row first (two queries), then the daily facts week by week.
+        days = session.exec(select(PageDailyMetric.day).where(
+            PageDailyMetric.territory_id == p.tid, PageDailyMetric.day >= rest[0][1],
+            PageDailyMetric.day <= rest[-1][2])).all()
+        mondays = {week_start(_date(d)) for d in days} | {_date(m) for m in session.exec(
+            select(TrackWeekMetric.week_start).distinct().where(
+                TrackWeekMetric.territory_id == p.tid, TrackWeekMetric.week_start >= rest[0][0],
+                TrackWeekMetric.week_start <= rest[-1][2]))}
+        out.update(monday for monday, lo, hi in rest if monday in mondays or _covers(session, p.tid, None, lo, hi))
+    return out
 
 
 def followers_on(session: Session, until: date, since: date | None = None) -> int | None:
@@ -650,7 +794,11 @@ class _TrackInfo:
 
 def _tracks(session: Session, tid: int, ids: Iterable[int] | None = None, *, since: date | None = None,
             until: date | None = None, campaign_id: int | None = None) -> dict[int, _TrackInfo]:
-    """Tracks with their campaign and audience: those of `ids`, plus those whose campaign meets the period."""
+    """Tracks with their campaign and audience: those of `ids`, plus those whose campaign meets the period.
+
+    With a period, every track of the territory is read and the choice made here: a territory has a few
+    hundred tracks, cheaper to read than a long `IN` list of ids is to send.
+    """
     query = (select(ContentTrack.id, Campaign.id, Campaign.name, Campaign.starts_on, Campaign.ends_on,
                     Campaign.currency, Audience.id, Audience.key, Audience.name, Audience.result_type,
                     Audience.result_value_minor, Audience.value_note)
@@ -658,19 +806,17 @@ def _tracks(session: Session, tid: int, ids: Iterable[int] | None = None, *, sin
              .join(Audience, Audience.id == ContentTrack.audience_id)
              .where(ContentTrack.territory_id == tid))
     wanted = set(ids or ())
-    conditions = []
-    if wanted:
-        conditions.append(ContentTrack.id.in_(wanted))
-    if since is not None and until is not None:
-        conditions.append(and_(Campaign.starts_on <= until, Campaign.ends_on >= since))
-    if conditions:
-        query = query.where(or_(*conditions))
+    in_period = since is not None and until is not None
+    if wanted and not in_period:
+        query = query.where(ContentTrack.id.in_(wanted))
     if campaign_id is not None:
         query = query.where(Campaign.id == campaign_id)
     out = {}
-    for row in session.exec(query):
-        (track_id, cid, cname, starts, ends, currency, aid, akey, aname, rtype, value, note) = row
-        out[track_id] = _TrackInfo(track_id, cid, cname, _date(starts), _date(ends), currency or "EUR", aid, akey,
+    for track_id, cid, cname, starts, ends, currency, aid, akey, aname, rtype, value, note in session.exec(query):
+        starts, ends = _date(starts), _date(ends)
+        if in_period and track_id not in wanted and not (starts <= until and ends >= since):
+            continue
+        out[track_id] = _TrackInfo(track_id, cid, cname, starts, ends, currency or "EUR", aid, akey,
                                    aname, ResultType(rtype), value or None, note or "")
     return out
 
@@ -680,29 +826,26 @@ def _facts(acc: _Acc | None, paid_reach: int | None, unboosted: tuple[int, int] 
     if not covered:
         return Facts()
     acc = acc or _Acc()
-    post_side = {n: (getattr(acc, n) if acc.post_rows else 0) for n in _POST_SUMS}
-    ad_side = {n: (getattr(acc, n) if acc.ad_rows else 0) for n in ("spend_minor", "impressions")}
+    posts, ads = acc.post_rows > 0, acc.ad_rows > 0
     return Facts(
-        **post_side, **ad_side, action_results=acc.results if acc.ad_rows else 0,
-        paid_reach=paid_reach if acc.ad_rows or paid_reach else 0,
+        viewers=acc.viewers if posts else 0, views_organic=acc.views_organic if posts else 0,
+        views_paid=acc.views_paid if posts else 0, engagement=acc.engagement if posts else 0,
+        spend_minor=acc.spend_minor if ads else 0, impressions=acc.impressions if ads else 0,
+        action_results=acc.results if ads else 0, paid_reach=paid_reach if ads or paid_reach else 0,
         unboosted_viewers=unboosted[0] if unboosted else None,
         unboosted_followers=unboosted[1] if unboosted else None,
     )
 
 
-def _track_level(session: Session, since: date, until: date
-                 ) -> tuple[bool, int | None, dict[int, _TrackInfo], dict[int, Facts]]:
-    tid = _territory_id(session)
-    _check_period(since, until)
-    covered = is_covered(session, since, until)
-    flows = _flows(session, tid, since, until, by="track") if covered else {}
-    reach = _paid_reach_by(_boost_reach_inputs(session, tid, since, until), since, until, "track") if covered else {}
-    unboosted = _unboosted(session, tid, since, until, "track") if covered else {}
+def _track_level(session: Session, p: _Period, inputs: _Inputs) -> tuple[dict[int, _TrackInfo], dict[int, Facts]]:
+    """Every track with facts in the period or whose campaign meets it, and its facts."""
+    flows = _flows(session, p.tid, p.since, p.until, by="track") if p.covered else {}
+    reach = _paid_reach_by(inputs, p.since, p.until, "track") if p.covered else {}
+    unboosted = _unboosted(session, p.tid, p.since, p.until, "track") if p.covered else {}
     ids = set(flows) | set(reach) | set(unboosted)
-    tracks = _tracks(session, tid, ids, since=since, until=until)
-    facts = {t: _facts(flows.get(t), reach.get(t, 0), unboosted.get(t), covered) for t in tracks}
-    followers = followers_on(session, until, since) if covered else None
-    return covered, followers, tracks, facts
+    tracks = _tracks(session, p.tid, ids, since=p.since, until=p.until)
+    facts = {t: _facts(flows.get(t), reach.get(t, 0), unboosted.get(t), p.covered) for t in tracks}
+    return tracks, facts
 
 
 def _track_figure(info: _TrackInfo, facts: Facts, followers: int | None) -> Figures:
@@ -719,12 +862,10 @@ def _aggregate(items: list[tuple[_TrackInfo, Facts, Figures]], followers: int | 
         return EMPTY_FIGURES
     if not items:
         return compute_figures(ZERO_FACTS, followers=followers, results=None, value_of_results_minor=None)
-    facts = Facts()
     kinds = set()
     results: int | None = None
     value, value_missing = 0, False
-    for info, track_facts, figures in items:
-        facts = facts + track_facts
+    for info, _facts_of_track, figures in items:
         if figures.results:
             kinds.add(info.result_type)
         results = add(results, figures.results)
@@ -732,7 +873,8 @@ def _aggregate(items: list[tuple[_TrackInfo, Facts, Figures]], followers: int | 
             value += figures.value_of_results_minor
         elif figures.spend_minor != 0:
             value_missing = True
-    return compute_figures(facts, followers=followers, results=None if len(kinds) > 1 else results,
+    return compute_figures(sum_facts(f for _i, f, _g in items), followers=followers,
+                           results=None if len(kinds) > 1 else results,
                            value_of_results_minor=None if value_missing else value)
 
 
@@ -748,15 +890,23 @@ class Overview:
 def overview(session: Session, *, since: date, until: date, campaign_id: int | None = None) -> Overview:
     """`period_figures`, `track_figures` and `campaign_figures` together (the dashboard needs all three).
     With `campaign_id`, tracks and campaigns are that campaign's; the territory's figures stay the whole's."""
-    tid = _territory_id(session)
-    covered, followers, tracks, facts = _track_level(session, since, until)
+    p = _period(session, since, until)
+    inputs = _boost_reach_inputs(session, p.tid, since, until) if p.covered else {}
+    followers = followers_on(session, until, since) if p.covered else None
+    return _overview(session, p, inputs, followers, campaign_id)[0]
+
+
+def _overview(session: Session, p: _Period, inputs: _Inputs, followers: int | None, campaign_id: int | None
+              ) -> tuple[Overview, dict[int, _TrackInfo], dict[int, Facts]]:
+    """The overview, and the tracks and facts behind it (for the callers that reuse them)."""
+    tracks, facts = _track_level(session, p, inputs)
     figures_by_track = {t: _track_figure(info, facts[t], followers) for t, info in tracks.items()}
     items = [(info, facts[t], figures_by_track[t]) for t, info in tracks.items()]
-    state = _sync_state(session, tid)
+    state = p.state
     currencies = {info.currency for info in tracks.values()}
     territory = _figures_of(
-        TerritoryFigures, _aggregate(items, followers, covered), since=since, until=until,
-        currency=currencies.pop() if len(currencies) == 1 else "EUR", covered=covered,
+        TerritoryFigures, _aggregate(items, followers, p.covered), since=p.since, until=p.until,
+        currency=currencies.pop() if len(currencies) == 1 else "EUR", covered=p.covered,
         last_synced_at=max((t for t in (state.last_hourly_at, state.last_daily_at) if t), default=None)
         if state else None)
     chosen = {t: info for t, info in tracks.items() if campaign_id is None or info.campaign_id == campaign_id}
@@ -772,11 +922,11 @@ def overview(session: Session, *, since: date, until: date, campaign_id: int | N
     campaigns = []
     for group in by_campaign.values():
         info = group[0][0]
-        campaigns.append(_figures_of(CampaignFigures, _aggregate(group, followers, covered),
+        campaigns.append(_figures_of(CampaignFigures, _aggregate(group, followers, p.covered),
                                      campaign_id=info.campaign_id, campaign_name=info.campaign_name,
                                      starts_on=info.starts_on, ends_on=info.ends_on, currency=info.currency))
     campaigns.sort(key=lambda c: (c.starts_on, c.campaign_name))
-    return Overview(territory, track_list, campaigns)
+    return Overview(territory, track_list, campaigns), tracks, facts
 
 
 def track_figures(session: Session, *, since: date, until: date, campaign_id: int | None = None
@@ -796,38 +946,58 @@ def period_figures(session: Session, *, since: date, until: date) -> TerritoryFi
     return overview(session, since=since, until=until).figures
 
 
+def _partial_weeks(since: date, until: date) -> list[tuple[date, date]]:
+    """The days of the ISO weeks that [since, until] cuts (the first and the last week at most)."""
+    out = []
+    for monday in {week_start(since), week_start(until)}:
+        lo, hi = max(since, monday), min(until, monday + timedelta(days=6))
+        if (lo, hi) != (monday, monday + timedelta(days=6)):
+            out.append((lo, hi))
+    return sorted(out)
+
+
 def weekly_series(session: Session, *, since: date, until: date, track_id: int | None = None) -> list[WeekFigures]:
     """One `WeekFigures` per ISO week meeting [since, until] (for the territory or one track), oldest first.
 
     A week's paid reach is the sum of its boosts' weekly reach; the estimate is computed per week, so
-    the weeks' estimates need not add up to the period's (reach never adds up over time).
+    the weeks' estimates need not add up to the period's (reach never adds up over time). A week that
+    no synchronised fact covers is missing (`None` everywhere), even when the period as a whole is
+    covered — before the first synchronised day, nothing is known, not zero.
     """
-    tid = _territory_id(session)
-    _check_period(since, until)
-    covered = is_covered(session, since, until)
-    flows = _flows(session, tid, since, until, by="week", track_id=track_id) if covered else {}
-    followers = _weekly_followers(session, tid, since, until) if covered else {}
+    p = _period(session, since, until)
+    cuts = _partial_weeks(since, until)
+    inputs = _boost_reach_inputs(session, p.tid, since, until, track_id, cuts=cuts) if p.covered and cuts else {}
+    followers = _weekly_followers(session, p.tid, since, until) if p.covered else {}
+    return _weeks(session, p, track_id, inputs, followers)
+
+
+def _weeks(session: Session, p: _Period, track_id: int | None, inputs: _Inputs,
+           followers: dict[date, int]) -> list[WeekFigures]:
+    covered = _covered_weeks(session, p)
+    flows = _flows(session, p.tid, p.since, p.until, by="week", track_id=track_id) if covered else {}
+    boosts = [boost for _post, track, boost in inputs.values() if track_id is None or track == track_id]
     out = []
-    for monday in weeks_between(since, until):
-        lo, hi = max(since, monday), min(until, monday + timedelta(days=6))
+    for monday in weeks_between(p.since, p.until):
+        lo, hi = max(p.since, monday), min(p.until, monday + timedelta(days=6))
         partial = (lo, hi) != (monday, monday + timedelta(days=6))
         acc = flows.get(monday)
-        if partial and covered:
-            inputs = _boost_reach_inputs(session, tid, lo, hi, track_id)
-            reach: int | None = 0
-            for _post, _track, boost in inputs.values():
+        reach: int | None = 0
+        if monday not in covered:
+            reach = None
+        elif partial:
+            for boost in boosts:
                 value, complete = paid_reach_of_boost(boost, lo, hi)
                 reach = reach + value if complete and reach is not None else None
-        else:
-            reach = acc.week_paid_reach if acc else 0
-        facts = _facts(acc, reach, None, covered)
+        elif acc is not None:
+            reach = acc.week_paid_reach
+        facts = _facts(acc, reach, None, monday in covered)
         figures = compute_figures(facts, followers=None, results=None, value_of_results_minor=None)
         out.append(WeekFigures(
             iso_week=iso_week_label(monday), week_start=monday, since=lo, until=hi, partial=partial,
-            followers=followers.get(monday), viewers=figures.viewers, paid_reach=figures.paid_reach,
-            organic_reach_estimate=figures.organic_reach_estimate, spend_minor=figures.spend_minor,
-            views_organic=figures.views_organic, views_paid=figures.views_paid, engagement=figures.engagement,
-            cost_per_thousand_minor=figures.cost_per_thousand_minor,
+            followers=followers.get(monday) if monday in covered else None, viewers=figures.viewers,
+            paid_reach=figures.paid_reach, organic_reach_estimate=figures.organic_reach_estimate,
+            spend_minor=figures.spend_minor, views_organic=figures.views_organic, views_paid=figures.views_paid,
+            engagement=figures.engagement, cost_per_thousand_minor=figures.cost_per_thousand_minor,
         ))
     return out
 
@@ -847,19 +1017,21 @@ def _weekly_followers(session: Session, tid: int, since: date, until: date) -> d
     return {monday: value for monday, (_day, value) in out.items()}
 
 
-def _post_level(session: Session, tid: int, since: date, until: date, track_id: int | None
-                ) -> list[tuple[int, _Acc, int | None]]:
+def _post_level(session: Session, p: _Period, track_id: int | None) -> list[tuple[int, _Acc, int | None]]:
     """(post id, its flows, its paid reach) of every post with facts in the period."""
-    flows = _flows(session, tid, since, until, by="post", track_id=track_id)
-    reach = _paid_reach_by(_boost_reach_inputs(session, tid, since, until, track_id), since, until, "post")
-    ids = [p for p, acc in flows.items() if acc.post_rows or acc.ad_rows] + [p for p in reach if p not in flows]
-    return [(p, flows.get(p) or _Acc(), reach.get(p, 0)) for p in ids]
+    flows = _flows(session, p.tid, p.since, p.until, by="post", track_id=track_id)
+    inputs = _boost_reach_inputs(session, p.tid, p.since, p.until, track_id)
+    reach = _paid_reach_by(inputs, p.since, p.until, "post")
+    ids = [i for i, acc in flows.items() if acc.post_rows or acc.ad_rows] + [i for i in reach if i not in flows]
+    return [(i, flows.get(i) or _Acc(), reach.get(i, 0)) for i in ids]
 
 
-def _post_rows(session: Session, tid: int, rows: list[tuple[int, _Acc, int | None]]) -> list[PostFigures]:
-    """PostFigures of these posts, in the given order (reads only the columns it needs)."""
+def _post_rows(session: Session, tid: int, rows: list[tuple[int, _Acc, int | None]],
+               tracks: dict[int, _TrackInfo] | None = None) -> list[PostFigures]:
+    """PostFigures of these posts, in the given order (reads only the columns it needs; `tracks` are the
+    track details already read, the others are read here)."""
     details: dict[int, Any] = {}
-    for chunk in _chunks([p for p, _a, _r in rows], 500):
+    for chunk in _chunks([i for i, _a, _r in rows], 500):
         for row in session.exec(
             select(Post.id, Post.track_id, Post.message, Post.published_at, Post.copied_from_website,
                    PostTotal.boosted, PostTotal.viewers, PostTotal.followers_at_publish)
@@ -867,7 +1039,10 @@ def _post_rows(session: Session, tid: int, rows: list[tuple[int, _Acc, int | Non
             .where(Post.territory_id == tid, Post.id.in_(chunk))
         ):
             details[row[0]] = row
-    tracks = _tracks(session, tid, {d[1] for d in details.values()}) if details else {}
+    tracks = dict(tracks or {})
+    missing = {d[1] for d in details.values()} - set(tracks)
+    if missing:
+        tracks.update(_tracks(session, tid, missing))
     out = []
     for post_id, acc, reach in rows:
         if post_id not in details:
@@ -897,39 +1072,100 @@ def _viewers_rank(row: tuple[int, _Acc, int | None]) -> tuple[int, int]:
 
 def post_figures(session: Session, *, since: date, until: date, track_id: int | None = None) -> list[PostFigures]:
     """Every post with facts in the period (optionally of one track), most viewers first."""
-    tid = _territory_id(session)
-    _check_period(since, until)
-    if not is_covered(session, since, until):
+    p = _period(session, since, until)
+    if not p.covered:
         return []
-    return _post_rows(session, tid, sorted(_post_level(session, tid, since, until, track_id), key=_viewers_rank))
+    return _post_rows(session, p.tid, sorted(_post_level(session, p, track_id), key=_viewers_rank))
+
+
+def _ranked_posts(session: Session, p: _Period, count: int, track_ids: list[int] | None
+                  ) -> tuple[list[int], list[int]]:
+    """The ids of the `count` posts with the most viewers over the period and of the `count` with the
+    fewest (never the same post twice), as `top_and_bottom(post_figures(...))` ranks them: the posts with
+    a post or ad fact in the period or a boost delivering in it, on their viewers (0 without a post fact;
+    a post whose viewers are all missing is not ranked), ties by id.
+
+    The per-post sums of the period are made and ranked in SQL (ORDER BY … LIMIT): only the chosen ids
+    leave the database, not a year of post-weeks.
+    """
+    if count <= 0 or track_ids == []:
+        return [], []
+    tid, since, until = p.tid, p.since, p.until
+
+    def facts_of(post_id: Any, viewers: Any, post_rows: Any) -> Any:  # one part of the union, its columns named
+        return select(post_id.label("post_id"), viewers.label("viewers"), post_rows.label("post_rows"))
+
+    no_viewers, post_row, ad_row = cast(null(), Integer), literal(1, Integer), literal(0, Integer)
+    full, edges = split_period(since, until)
+    parts = []
+    if full is not None:  # whole blocks of four weeks, then the leftover whole weeks
+        blocks, rest = split_weeks(*full)
+        if blocks is not None:
+            part = (facts_of(PostBlockMetric.post_id, PostBlockMetric.viewers, PostBlockMetric.post_rows)
+                    .where(PostBlockMetric.territory_id == tid, PostBlockMetric.block_start >= blocks[0],
+                           PostBlockMetric.block_start <= blocks[1]))
+            parts.append(part if track_ids is None else part.where(PostBlockMetric.track_id.in_(track_ids)))
+        for lo, hi in rest:
+            part = (facts_of(PostWeekMetric.post_id, PostWeekMetric.viewers, PostWeekMetric.post_rows)
+                    .where(PostWeekMetric.territory_id == tid, PostWeekMetric.week_start >= lo,
+                           PostWeekMetric.week_start <= hi))
+            parts.append(part if track_ids is None else part.where(PostWeekMetric.track_id.in_(track_ids)))
+    for lo, hi in edges:
+        days = (facts_of(PostDailyMetric.post_id, PostDailyMetric.viewers, post_row)
+                .where(PostDailyMetric.territory_id == tid, PostDailyMetric.day >= lo, PostDailyMetric.day <= hi))
+        ads = (facts_of(Boost.post_id, no_viewers, ad_row).join(AdDailyMetric, AdDailyMetric.boost_id == Boost.id)
+               .where(AdDailyMetric.territory_id == tid, AdDailyMetric.day >= lo, AdDailyMetric.day <= hi))
+        if track_ids is not None:
+            days = days.join(Post, Post.id == PostDailyMetric.post_id).where(Post.track_id.in_(track_ids))
+            ads = ads.join(Post, Post.id == Boost.post_id).where(Post.track_id.in_(track_ids))
+        parts += [days, ads]
+    delivering = (facts_of(BoostTotal.post_id, no_viewers, ad_row)
+                  .where(BoostTotal.territory_id == tid, BoostTotal.first_day <= until, BoostTotal.last_day >= since))
+    if track_ids is not None:
+        delivering = delivering.join(Post, Post.id == BoostTotal.post_id).where(Post.track_id.in_(track_ids))
+    parts.append(delivering)
+    facts = union_all(*parts).subquery("facts")
+    viewers = case((func.sum(facts.c.post_rows) > 0, func.sum(facts.c.viewers)), else_=0)
+    per_post = (select(facts.c.post_id.label("post_id"), viewers.label("viewers"))
+                .group_by(facts.c.post_id).having(viewers.is_not(None)).cte("per_post"))
+    most = (select(per_post.c.post_id, per_post.c.viewers)
+            .order_by(per_post.c.viewers.desc(), per_post.c.post_id).limit(count).subquery("most"))
+    fewest = (select(per_post.c.post_id, per_post.c.viewers)
+              .order_by(per_post.c.viewers, per_post.c.post_id.desc()).limit(count).subquery("fewest"))
+    rows = session.execute(union_all(
+        select(literal(0, Integer).label("side"), most.c.post_id, most.c.viewers),
+        select(literal(1, Integer), fewest.c.post_id, fewest.c.viewers))).all()
+    top = [post for _s, post, _v in sorted((r for r in rows if r[0] == 0), key=lambda r: (-r[2], r[1]))]
+    bottom = [post for _s, post, _v in sorted((r for r in rows if r[0] == 1), key=lambda r: (r[2], -r[1]))
+              if post not in top]
+    return top, bottom
+
+
+def _top_and_bottom(session: Session, p: _Period, count: int, track_ids: list[int] | None,
+                    inputs: _Inputs | None, tracks: dict[int, _TrackInfo] | None
+                    ) -> tuple[list[PostFigures], list[PostFigures]]:
+    if not p.covered:
+        return [], []
+    top_ids, bottom_ids = _ranked_posts(session, p, count, track_ids)
+    chosen = top_ids + bottom_ids
+    if not chosen:
+        return [], []
+    flows = _flows(session, p.tid, p.since, p.until, by="post", post_ids=chosen)
+    if inputs is None:
+        inputs = _boost_reach_inputs(session, p.tid, p.since, p.until, post_ids=chosen)
+    wanted = set(chosen)
+    reach = _paid_reach_by({b: v for b, v in inputs.items() if v[0] in wanted}, p.since, p.until, "post")
+    built = {f.post_id: f for f in _post_rows(
+        session, p.tid, [(i, flows.get(i) or _Acc(), reach.get(i, 0)) for i in chosen], tracks)}
+    return [built[i] for i in top_ids if i in built], [built[i] for i in bottom_ids if i in built]
 
 
 def top_and_bottom_posts(session: Session, *, since: date, until: date, count: int = 5,
                          track_ids: Iterable[int] | None = None) -> tuple[list[PostFigures], list[PostFigures]]:
-    """`top_and_bottom(post_figures(...))` without building the figures of the posts in between: the posts
-    are ranked on their viewers alone (one narrow query), then only the chosen ones are computed."""
-    tid = _territory_id(session)
-    _check_period(since, until)
-    if not is_covered(session, since, until):
-        return [], []
-    viewers = _sum_by(session, tid, since, until, what="viewers", by="post")
-    ranked = sorted(viewers.items(), key=lambda kv: (-kv[1], kv[0]))
-    if track_ids is not None:
-        wanted = set(track_ids)
-        in_tracks = set(session.exec(select(Post.id).where(Post.territory_id == tid, Post.track_id.in_(wanted)))
-                        .all()) if wanted else set()
-        ranked = [kv for kv in ranked if kv[0] in in_tracks]
-    top_ids = [p for p, _v in ranked[:count]]
-    bottom_ids = [p for p, _v in reversed(ranked[count:])][:count]
-    chosen = top_ids + bottom_ids
-    if not chosen:
-        return [], []
-    flows = _flows(session, tid, since, until, by="post", post_ids=chosen)
-    inputs = {b: v for b, v in _boost_reach_inputs(session, tid, since, until).items() if v[0] in chosen}
-    reach = _paid_reach_by(inputs, since, until, "post")
-    rows = {p: (p, flows.get(p) or _Acc(), reach.get(p, 0)) for p in chosen}
-    return (_post_rows(session, tid, [rows[p] for p in top_ids]),
-            _post_rows(session, tid, [rows[p] for p in bottom_ids]))
+    """`top_and_bottom(post_figures(...))` (optionally among the posts of `track_ids`) without building the
+    figures of the posts in between: the posts are ranked in SQL, then only the chosen ones are computed."""
+    p = _period(session, since, until)
+    return _top_and_bottom(session, p, count, None if track_ids is None else list(track_ids), None, None)
 
 
 def top_and_bottom(posts: list[PostFigures], count: int = 5) -> tuple[list[PostFigures], list[PostFigures]]:
@@ -940,33 +1176,97 @@ def top_and_bottom(posts: list[PostFigures], count: int = 5) -> tuple[list[PostF
     return top, bottom
 
 
-def budget_consumption(session: Session, *, since: date, until: date) -> list[BudgetLine]:
-    """Active campaigns' ledger balances beside the spend Ads Insights reported (period and to date)."""
+def _campaign_of_tracks(session: Session, tid: int) -> dict[int, int]:
+    return dict(session.exec(select(ContentTrack.id, ContentTrack.campaign_id)
+                             .where(ContentTrack.territory_id == tid)).all())
+
+
+def _spent_to_date(session: Session, p: _Period) -> dict[int, int]:
+    """Campaign → the spend Ads Insights reported from its first delivery through `until`, for the
+    campaigns that delivered by then. From sums, not from the history: each boost's total to date
+    (`BoostTotal`, kept by the synchronisation), less what was delivered after `until` (nothing unless
+    the period lies in the past, then only the roll-ups of the days since)."""
+    rows = session.exec(
+        select(ContentTrack.campaign_id, func.sum(BoostTotal.spend_minor), func.min(BoostTotal.first_day),
+               func.max(BoostTotal.last_day))
+        .join(ContentTrack, ContentTrack.id == BoostTotal.track_id)
+        .where(BoostTotal.territory_id == p.tid, BoostTotal.first_day.is_not(None))
+        .group_by(ContentTrack.campaign_id)
+    ).all()
+    out = {campaign: int(total or 0) for campaign, total, first, _last in rows if _date(first) <= p.until}
+    last = max((_date(row[3]) for row in rows), default=None)
+    if last is not None and last > p.until and out:
+        campaign_of = _campaign_of_tracks(session, p.tid)
+        for track_id, spend in _spend_by_track(session, p.tid, p.until + timedelta(days=1), last).items():
+            if campaign_of.get(track_id) in out:
+                out[campaign_of[track_id]] -= spend
+    return out
+
+
+def _budget(session: Session, p: _Period, spent_in_period: dict[int, int]) -> list[BudgetLine]:
+    """The budget lines, given each campaign's spend in the period."""
     from sponsored.services import campaign_balances
 
-    tid = _territory_id(session)
-    _check_period(since, until)
-    covered = is_covered(session, since, until)
-    campaign_of = dict(session.exec(select(ContentTrack.id, ContentTrack.campaign_id)
-                                    .where(ContentTrack.territory_id == tid)).all())
-    period: dict[int, int] = defaultdict(int)
-    to_date: dict[int, int] = defaultdict(int)
-    for target, lo in ((period, since), (to_date, date(2000, 1, 3))):  # roll-ups: a year is a few thousand rows
-        for track_id, spend in _sum_by(session, tid, lo, until, what="spend_minor", by="track").items():
-            if track_id in campaign_of:
-                target[campaign_of[track_id]] += spend
+    to_date = _spent_to_date(session, p)
     out = []
     for campaign, balance in campaign_balances(session=session):
-        spent = to_date.get(campaign.id, 0) if covered or campaign.id in to_date else None
+        spent = to_date.get(campaign.id, 0) if p.covered or campaign.id in to_date else None
         out.append(BudgetLine(
             campaign_id=campaign.id, campaign_name=campaign.name, starts_on=campaign.starts_on,
             ends_on=campaign.ends_on, currency=campaign.currency, approved_minor=balance.approved_minor,
             committed_minor=balance.committed_minor, spent_minor=balance.spent_minor,
             remaining_minor=balance.remaining_minor,
-            spent_in_period_minor=period.get(campaign.id, 0) if covered else None, spent_to_date_minor=spent,
+            spent_in_period_minor=spent_in_period.get(campaign.id, 0) if p.covered else None,
+            spent_to_date_minor=spent,
             consumed_rate=spent / balance.approved_minor if spent is not None and balance.approved_minor else None,
         ))
     return out
+
+
+def budget_consumption(session: Session, *, since: date, until: date) -> list[BudgetLine]:
+    """Active campaigns' ledger balances beside the spend Ads Insights reported (period and to date)."""
+    p = _period(session, since, until)
+    period: dict[int, int] = defaultdict(int)
+    if p.covered:
+        campaign_of = _campaign_of_tracks(session, p.tid)
+        for track_id, spend in _spend_by_track(session, p.tid, since, until).items():
+            if track_id in campaign_of:
+                period[campaign_of[track_id]] += spend
+    return _budget(session, p, period)
+
+
+@dataclass(frozen=True)
+class DashboardFigures:
+    """Everything the dashboard shows for one period. Each part equals its own function's result
+    (`overview`, `weekly_series`, `top_and_bottom_posts`, `budget_consumption`): the same code computes
+    it, but what they share (the synchronisation markers, the boosts' reach, the followers, the tracks)
+    is read once."""
+
+    overview: Overview
+    weeks: list[WeekFigures]
+    top_posts: list[PostFigures]
+    bottom_posts: list[PostFigures]
+    budget: list[BudgetLine]
+
+
+def dashboard_figures(session: Session, *, since: date, until: date, campaign_id: int | None = None,
+                      top_count: int = 5) -> DashboardFigures:
+    """The dashboard's figures over [since, until]; with `campaign_id`, tracks, campaigns and posts are
+    that campaign's (the territory's figures, the weeks and the budget stay the whole's)."""
+    p = _period(session, since, until)
+    inputs = (_boost_reach_inputs(session, p.tid, since, until, cuts=_partial_weeks(since, until))
+              if p.covered else {})
+    weekly_followers = _weekly_followers(session, p.tid, since, until) if p.covered else {}
+    # The followers on the period's last day with the figure (`followers_on`): the last week's.
+    followers = weekly_followers[max(weekly_followers)] if weekly_followers else None
+    view, tracks, facts = _overview(session, p, inputs, followers, campaign_id)
+    track_ids = [t.track_id for t in view.tracks] if campaign_id is not None else None
+    top, bottom = _top_and_bottom(session, p, top_count, track_ids, inputs, tracks)
+    spent: dict[int, int] = defaultdict(int)
+    for track_id, info in tracks.items():
+        spent[info.campaign_id] += facts[track_id].spend_minor or 0
+    return DashboardFigures(overview=view, weeks=_weeks(session, p, None, inputs, weekly_followers),
+                            top_posts=top, bottom_posts=bottom, budget=_budget(session, p, spent))
 
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:

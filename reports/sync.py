@@ -21,8 +21,9 @@ recent figures, and catches up from the last synchronised day after an outage. A
 past the retry policy, a fault) raises before the markers move, the caller rolls the territory back,
 and the next run reads the same days again: nothing is lost, nothing doubled.
 
-The roll-ups (`PostWeekMetric`, `TrackWeekMetric`, `BoostTotal`, `PostTotal`) are recomputed from the
-facts for the weeks a run touched, so the dashboard reads a few thousand rows for a year.
+The roll-ups (`PostWeekMetric`, `TrackWeekMetric`, `TerritoryWeekMetric`, the blocks of four weeks
+`PostBlockMetric` and `TrackBlockMetric`, `BoostTotal`, `PostTotal`) are recomputed from the facts for the
+weeks a run touched, so the dashboard reads a few thousand rows for a year.
 
 Historic **backfill** (`start_backfill`, `run_backfill_step`): a newly connected territory's past year,
 30 days per step, with its progress in `InsightsBackfill`.
@@ -39,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_
+from sqlalchemy import Date, Integer, cast, delete, func, insert, literal, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -47,7 +48,7 @@ from accounts.models import Territory
 from campaigns.models import ContentTrack, Post, PostStatus
 from core.db import ALL, scoped, utc_now
 from facebook import AdDay, AuthError, FacebookClient, FacebookError, PostMetrics
-from reports.metrics import engagement_expr, week_start, weeks_between
+from reports.metrics import BLOCK_DAYS, BLOCK_EPOCH, block_start, engagement_expr, week_start, weeks_between
 from reports.models import (
     AdDailyMetric,
     AdWeekReach,
@@ -56,10 +57,13 @@ from reports.models import (
     InsightsBackfill,
     InsightsSync,
     PageDailyMetric,
+    PostBlockMetric,
     PostDailyMetric,
     PostSnapshot,
     PostTotal,
     PostWeekMetric,
+    TerritoryWeekMetric,
+    TrackBlockMetric,
     TrackWeekMetric,
 )
 from sponsored.models import Boost, BoostStatus
@@ -499,11 +503,20 @@ def _week_expr(session: Session, column: Any) -> Any:
     return func.date(column, "weekday 0", "-6 days")
 
 
+def _block_expr(session: Session, column: Any) -> Any:
+    """SQL: the start of the block of four ISO weeks (`metrics.block_start`) of a week's Monday."""
+    if session.get_bind().dialect.name == "postgresql":  # date − date is a number of days, date − days a date
+        return column - (column - literal(BLOCK_EPOCH, Date)) % BLOCK_DAYS
+    days = cast(func.julianday(column) - func.julianday(BLOCK_EPOCH.isoformat()), Integer) % BLOCK_DAYS
+    return func.date(column, func.printf("-%d days", days))
+
+
 def refresh_rollups(*, session: Session, territory_id: int, since: date | None = None,
                     until: date | None = None) -> int:
-    """Recompute `PostWeekMetric` and `TrackWeekMetric` for the ISO weeks meeting [since, until] (all weeks
-    when both are `None`) from the daily facts and the weekly reach. Idempotent. Returns the number of
-    post-week rows written."""
+    """Recompute `PostWeekMetric`, `TrackWeekMetric` and `TerritoryWeekMetric` for the ISO weeks meeting
+    [since, until] (all weeks when both are `None`) from the daily facts and the weekly reach, then the
+    blocks of four weeks those weeks are in (`PostBlockMetric`, `TrackBlockMetric`) from all of their
+    weeks. Idempotent. Returns the number of post-week rows written."""
     lo = week_start(since) if since else None
     hi = week_start(until) + timedelta(days=6) if until else None
 
@@ -515,7 +528,7 @@ def refresh_rollups(*, session: Session, territory_id: int, since: date | None =
             out.append(column <= (week_start(hi) if is_week else hi))
         return out
 
-    for model in (PostWeekMetric, TrackWeekMetric):
+    for model in (PostWeekMetric, TrackWeekMetric, TerritoryWeekMetric):
         session.execute(delete(model).where(model.territory_id == territory_id, *within(model.week_start, True)))
     acc: dict[tuple[int, date], dict[str, Any]] = {}
 
@@ -576,8 +589,42 @@ def refresh_rollups(*, session: Session, territory_id: int, since: date | None =
         PostWeekMetric.territory_id, PostWeekMetric.track_id, PostWeekMetric.week_start, *sums)
         .where(PostWeekMetric.territory_id == territory_id, *within(PostWeekMetric.week_start, True))
         .group_by(PostWeekMetric.territory_id, PostWeekMetric.track_id, PostWeekMetric.week_start)))
+    track_sums = [func.sum(getattr(TrackWeekMetric, name)) for name in columns[3:]]
+    session.execute(insert(TerritoryWeekMetric.__table__).from_select(
+        ["territory_id", "week_start", *columns[3:]],
+        select(TrackWeekMetric.territory_id, TrackWeekMetric.week_start, *track_sums)
+        .where(TrackWeekMetric.territory_id == territory_id, *within(TrackWeekMetric.week_start, True))
+        .group_by(TrackWeekMetric.territory_id, TrackWeekMetric.week_start)))
+    _refresh_blocks(session, territory_id, block_start(lo) if lo else None, block_start(hi) if hi else None)
     session.flush()
     return len(rows)
+
+
+def _refresh_blocks(session: Session, territory_id: int, first: date | None, last: date | None) -> None:
+    """Recompute the blocks of four weeks starting from `first` to `last` (all when `None`) from the weekly
+    roll-ups of all their weeks."""
+
+    def within(column: Any, end: int = 0) -> list[Any]:
+        return ([column >= first] if first else []) + ([column <= last + timedelta(days=end)] if last else [])
+
+    for model in (PostBlockMetric, TrackBlockMetric):
+        session.execute(delete(model).where(model.territory_id == territory_id, *within(model.block_start)))
+    block = _block_expr(session, PostWeekMetric.week_start)
+    session.execute(insert(PostBlockMetric.__table__).from_select(
+        ["territory_id", "post_id", "track_id", "block_start", "viewers", "post_rows"],
+        select(PostWeekMetric.territory_id, PostWeekMetric.post_id, PostWeekMetric.track_id, block,
+               func.sum(PostWeekMetric.viewers), func.sum(PostWeekMetric.post_rows))
+        .where(PostWeekMetric.territory_id == territory_id, *within(PostWeekMetric.week_start, BLOCK_DAYS - 7))
+        .group_by(PostWeekMetric.territory_id, PostWeekMetric.post_id, PostWeekMetric.track_id, block)))
+    names = ["viewers", "views_organic", "views_paid", "engagement", "spend_minor", "impressions", "results",
+             "post_rows", "ad_rows"]
+    block = _block_expr(session, TrackWeekMetric.week_start)
+    session.execute(insert(TrackBlockMetric.__table__).from_select(
+        ["territory_id", "track_id", "block_start", *names],
+        select(TrackWeekMetric.territory_id, TrackWeekMetric.track_id, block,
+               *(func.sum(getattr(TrackWeekMetric, name)) for name in names))
+        .where(TrackWeekMetric.territory_id == territory_id, *within(TrackWeekMetric.week_start, BLOCK_DAYS - 7))
+        .group_by(TrackWeekMetric.territory_id, TrackWeekMetric.track_id, block)))
 
 
 # ============================================================================================ backfill

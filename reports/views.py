@@ -40,8 +40,8 @@ def dashboard() -> Any:
     campaigns = session.exec(select(Campaign.id, Campaign.name).order_by(Campaign.starts_on.desc())).all()
     return render_template(
         "reports/dashboard.html", data=data, tables=board.tables(data), period=period, error=error,
-        campaigns=campaigns, args=request.args, figure_columns=board.figure_columns(),
-        sync_state=session.exec(select(InsightsSync)).first(), backfill=sync.get_backfill(session=session),
+        campaigns=campaigns, args=request.args, figure_columns=board.figure_columns(), cells=board.Cells(),
+        backfill=sync.get_backfill(session=session),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -229,6 +229,9 @@ class WeeklyReport:
     # Raw series from `reports.metrics`, for the chart functions of `reports.charts`.
     series: list[Any] = field(default_factory=list)  # WeekFigures, oldest first
     track_figures: list[Any] = field(default_factory=list)  # TrackFigures of the week
+    # Posts published in each week of `series` (territory time): the chart's organic ceiling is
+    # posts × 10 % of followers, see `reports.charts.organic_ceilings` and the annex.
+    series_posts: list[int] = field(default_factory=list)
 
     @property
     def next_monday(self) -> date:
@@ -323,8 +326,7 @@ def build_report_data(*, session: Session, territory: Territory, iso_week: str) 
 
     # Tracks: this week, and each of the trend's weeks (the previous week is one of them).
     weeks = [monday - timedelta(weeks=n) for n in range(TREND_WEEKS - 1, -1, -1)]
-    covered = {m for m in (monday - timedelta(weeks=n) for n in range(CHART_WEEKS))
-               if metrics.is_covered(session, m, m + timedelta(days=6))}
+    covered = metrics.covered_weeks(session, since=monday - timedelta(weeks=CHART_WEEKS - 1), until=sunday)
     by_week = {m: {t.track_id: t for t in metrics.track_figures(session, since=m, until=m + timedelta(days=6))}
                for m in weeks[:-1]}
     current = metrics.track_figures(session, since=monday, until=sunday)
@@ -358,11 +360,10 @@ def build_report_data(*, session: Session, territory: Territory, iso_week: str) 
             top_posts=tuple(_post_line(p) for p in top), bottom_posts=tuple(_post_line(p) for p in bottom),
         ))
 
-    # The chart starts with the first week that synchronised facts cover: earlier weeks are unknown,
-    # not zero (the metrics module reads a partly covered period as zeros where it has no rows).
+    # The chart starts with the first week that synchronised facts cover; a later week that none covers
+    # comes from the metrics module as missing (None), never as zeros.
     first = min(covered, default=monday)
-    series = [w if w.week_start in covered else _unknown_week(w)
-              for w in metrics.weekly_series(session, since=first, until=sunday)]
+    series = metrics.weekly_series(session, since=first, until=sunday)
     return WeeklyReport(
         territory_name=territory.name, territory_slug=territory.slug, brand_name=territory.brand_name,
         brand_color=territory.brand_color, locale=territory.locale, timezone=territory.timezone,
@@ -379,14 +380,8 @@ def build_report_data(*, session: Session, territory: Territory, iso_week: str) 
         refused=_boost_lines(session, start, end, refused=True),
         next_posts=_next_posts(session, end), pending_boosts=_pending_boosts(session),
         data_synced_at=headline.last_synced_at, series=series, track_figures=current,
+        series_posts=_published_by_week(session, [w.week_start for w in series], tz),
     )
-
-
-def _unknown_week(week: Any) -> Any:
-    """A week of the series that no synchronised fact covers: every figure missing."""
-    return replace(week, followers=None, viewers=None, paid_reach=None, organic_reach_estimate=None,
-                   spend_minor=None, views_organic=None, views_paid=None, engagement=None,
-                   cost_per_thousand_minor=None)
 
 
 @dataclass(frozen=True)
@@ -426,6 +421,20 @@ def _published_counts(session: Session, start: datetime, end: datetime) -> dict[
         Post.status == PostStatus.PUBLISHED, Post.published_at >= start, Post.published_at < end,
     ).group_by(Post.track_id)).all()
     return {track_id: count for track_id, count in rows}
+
+
+def _published_by_week(session: Session, mondays: list[date], tz: ZoneInfo) -> list[int]:
+    """How many posts were published in each of these ISO weeks (territory time), in their order."""
+    if not mondays:
+        return []
+    start, end = week_bounds(min(mondays), tz)[0], week_bounds(max(mondays), tz)[1]
+    counts: dict[date, int] = {}
+    for published_at in session.exec(select(Post.published_at).where(
+            Post.status == PostStatus.PUBLISHED, Post.published_at >= start, Post.published_at < end)).all():
+        day = published_at.astimezone(tz).date()
+        monday = day - timedelta(days=day.weekday())
+        counts[monday] = counts.get(monday, 0) + 1
+    return [counts.get(monday, 0) for monday in mondays]
 
 
 def _post_line(post: Any) -> PostLine:

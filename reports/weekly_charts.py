@@ -8,6 +8,7 @@ Called inside `force_locale(...)`: captions, alt texts and the tables' numbers f
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_babel import get_locale
@@ -18,6 +19,8 @@ from reports import charts
 from reports.pdf import Chart
 from reports.weekly import WeeklyReport
 
+THOUSANDS = re.compile(r"(?<=\d) (?=\d{3}(?!\d))")  # the space in "1 000"
+
 
 def charts_for(report: WeeklyReport, *, draw: bool = True) -> list[Chart]:
     """The report's charts; with `draw=False` only their captions and tables (e-mail bodies)."""
@@ -27,18 +30,23 @@ def charts_for(report: WeeklyReport, *, draw: bool = True) -> list[Chart]:
 
 def _reach(report: WeeklyReport, draw: bool, locale: str) -> Chart:
     weeks = report.series
+    # Without the posts of each week (a report built by hand) the chart shows no ceiling rather than a wrong one.
+    posts = report.series_posts if len(report.series_posts) == len(weeks) else None
     last = weeks[-1] if weeks else None
-    ceiling = round(last.followers * charts.ORGANIC_CEILING) if last and last.followers else None
+    ceiling = charts.organic_ceilings(weeks, posts)[-1] if weeks else None
     alt = _("Histogramme empilé par semaine ISO : portée organique estimée en bas, portée payante au-dessus, "
-            "plafond organique de 10 %% des abonnés en pointillés. Semaine %(week)s : %(organic)s personnes "
-            "sans publicité (estimation), %(paid)s grâce à la publicité, plafond %(ceiling)s. "
+            "et en pointillés le plafond organique de chaque semaine (publications de la semaine × 10 %% des "
+            "abonnés). Semaine %(week)s : %(organic)s personnes sans publicité (estimation), %(paid)s grâce à "
+            "la publicité ; %(posts)s publication(s), plafond organique %(ceiling)s. "
             "Données dans le tableau qui suit.",
             week=last.iso_week if last else "—", organic=number(last.organic_reach_estimate if last else None),
-            paid=number(last.paid_reach if last else None), ceiling=number(ceiling))
-    return _wrap("reach", _("Portée organique (estimation) et payante par semaine, %(n)s dernières semaines",
+            paid=number(last.paid_reach if last else None), posts=number(posts[-1] if posts else None),
+            ceiling=number(ceiling))
+    return _wrap("reach", _("Portée organique (estimation) et payante par semaine, %(n)s dernières semaines, "
+                            "et plafond organique de chaque semaine",
                             n=len(weeks)),
-                 alt, charts.reach_by_week(weeks, locale=locale) if draw else b"",
-                 charts.reach_by_week_table(weeks), report.currency)
+                 alt, charts.reach_by_week(weeks, locale=locale, posts=posts) if draw else b"",
+                 charts.reach_by_week_table(weeks, posts), report.currency)
 
 
 def _cost(report: WeeklyReport, draw: bool, locale: str) -> Chart:
@@ -57,7 +65,14 @@ def _cost(report: WeeklyReport, draw: bool, locale: str) -> Chart:
 def _wrap(key: str, caption: str, alt: str, svg: bytes, table: Any, currency: str) -> Chart:
     rows = tuple(tuple(_cell(value, kind, currency) for value, kind in zip(row, table.kinds, strict=True))
                  for row in table.rows)
-    return Chart(key=key, caption=caption, alt=alt, svg=svg, headers=tuple(table.columns), rows=rows)
+    return Chart(key=key, caption=_unbreakable(caption), alt=alt, svg=svg,
+                 headers=tuple(_unbreakable(h) for h in table.columns), rows=rows)
+
+
+def _unbreakable(text: str) -> str:
+    """No line break inside "1 000" or before "%" in the printed captions and column titles (the
+    messages of `reports.charts` are written with plain spaces)."""
+    return THOUSANDS.sub("\u202f", text.replace(" %", "\u00a0%"))
 
 
 def _cell(value: Any, kind: str, currency: str) -> str:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 02:49:18.066240
+Create Date: 2026-11-29 03:47:06.325914
 """
 from alembic import op
 import sqlalchemy as sa
@@ -388,6 +388,27 @@ def upgrade() -> None:
     with op.batch_alter_table('sensitive_word_list', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sensitive_word_list_territory_id'), ['territory_id'], unique=False)
 
+    op.create_table('territory_week_metric',
+    sa.Column('territory_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('week_start', sa.Date(), nullable=False),
+    sa.Column('viewers', sa.Integer(), nullable=True),
+    sa.Column('views_organic', sa.Integer(), nullable=True),
+    sa.Column('views_paid', sa.Integer(), nullable=True),
+    sa.Column('engagement', sa.Integer(), nullable=True),
+    sa.Column('spend_minor', sa.Integer(), nullable=True),
+    sa.Column('impressions', sa.Integer(), nullable=True),
+    sa.Column('results', sa.Integer(), nullable=True),
+    sa.Column('paid_reach', sa.Integer(), nullable=True),
+    sa.Column('post_rows', sa.Integer(), nullable=False),
+    sa.Column('ad_rows', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['territory_id'], ['territory.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('territory_id', 'week_start')
+    )
+    with op.batch_alter_table('territory_week_metric', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_territory_week_metric_territory_id'), ['territory_id'], unique=False)
+
     op.create_table('content_track',
     sa.Column('territory_id', sa.Integer(), nullable=False),
     sa.Column('budget_share_bp', sa.Integer(), nullable=False),
@@ -507,6 +528,29 @@ def upgrade() -> None:
     with op.batch_alter_table('track_ad_campaign', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_track_ad_campaign_territory_id'), ['territory_id'], unique=False)
 
+    op.create_table('track_block_metric',
+    sa.Column('territory_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('track_id', sa.Integer(), nullable=False),
+    sa.Column('block_start', sa.Date(), nullable=False),
+    sa.Column('viewers', sa.Integer(), nullable=True),
+    sa.Column('views_organic', sa.Integer(), nullable=True),
+    sa.Column('views_paid', sa.Integer(), nullable=True),
+    sa.Column('engagement', sa.Integer(), nullable=True),
+    sa.Column('spend_minor', sa.Integer(), nullable=True),
+    sa.Column('impressions', sa.Integer(), nullable=True),
+    sa.Column('results', sa.Integer(), nullable=True),
+    sa.Column('post_rows', sa.Integer(), nullable=False),
+    sa.Column('ad_rows', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['territory_id'], ['territory.id'], ),
+    sa.ForeignKeyConstraint(['track_id'], ['content_track.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('track_id', 'block_start')
+    )
+    with op.batch_alter_table('track_block_metric', schema=None) as batch_op:
+        batch_op.create_index('ix_track_block_cover', ['territory_id', 'block_start', 'track_id', 'viewers', 'views_organic', 'views_paid', 'engagement', 'spend_minor', 'impressions', 'results', 'post_rows', 'ad_rows'], unique=False)
+        batch_op.create_index(batch_op.f('ix_track_block_metric_territory_id'), ['territory_id'], unique=False)
+
     op.create_table('track_week_metric',
     sa.Column('territory_id', sa.Integer(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
@@ -528,7 +572,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('track_id', 'week_start')
     )
     with op.batch_alter_table('track_week_metric', schema=None) as batch_op:
-        batch_op.create_index('ix_track_week_cover', ['territory_id', 'week_start', 'track_id', 'viewers', 'views_organic', 'views_paid', 'engagement', 'spend_minor', 'impressions', 'results', 'paid_reach'], unique=False)
+        batch_op.create_index('ix_track_week_cover', ['territory_id', 'week_start', 'track_id', 'viewers', 'views_organic', 'views_paid', 'engagement', 'spend_minor', 'impressions', 'results', 'paid_reach', 'post_rows', 'ad_rows'], unique=False)
         batch_op.create_index(batch_op.f('ix_track_week_metric_territory_id'), ['territory_id'], unique=False)
 
     op.create_table('boost',
@@ -579,6 +623,24 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_boost_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_boost_territory_id'), ['territory_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_boost_track_id'), ['track_id'], unique=False)
+
+    op.create_table('post_block_metric',
+    sa.Column('territory_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('post_id', sa.Integer(), nullable=False),
+    sa.Column('track_id', sa.Integer(), nullable=False),
+    sa.Column('block_start', sa.Date(), nullable=False),
+    sa.Column('viewers', sa.Integer(), nullable=True),
+    sa.Column('post_rows', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['post_id'], ['post.id'], ),
+    sa.ForeignKeyConstraint(['territory_id'], ['territory.id'], ),
+    sa.ForeignKeyConstraint(['track_id'], ['content_track.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('post_id', 'block_start')
+    )
+    with op.batch_alter_table('post_block_metric', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_post_block_metric_territory_id'), ['territory_id'], unique=False)
+        batch_op.create_index('ix_post_block_rank', ['territory_id', 'block_start', 'post_id', 'track_id', 'viewers', 'post_rows'], unique=False)
 
     op.create_table('post_daily_metric',
     sa.Column('territory_id', sa.Integer(), nullable=False),
@@ -660,7 +722,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('post_id')
     )
     with op.batch_alter_table('post_total', schema=None) as batch_op:
-        batch_op.create_index('ix_post_total_published', ['territory_id', 'published_on'], unique=False)
+        batch_op.create_index('ix_post_total_published', ['territory_id', 'published_on', 'boosted', 'track_id', 'viewers', 'followers_at_publish'], unique=False)
         batch_op.create_index(batch_op.f('ix_post_total_territory_id'), ['territory_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_post_total_track_id'), ['track_id'], unique=False)
 
@@ -687,8 +749,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('post_id', 'week_start')
     )
     with op.batch_alter_table('post_week_metric', schema=None) as batch_op:
-        batch_op.create_index('ix_post_week_cover', ['territory_id', 'week_start', 'post_id', 'track_id', 'viewers', 'views_organic', 'views_paid', 'engagement', 'spend_minor', 'impressions', 'results', 'paid_reach'], unique=False)
         batch_op.create_index(batch_op.f('ix_post_week_metric_territory_id'), ['territory_id'], unique=False)
+        batch_op.create_index('ix_post_week_rank', ['territory_id', 'week_start', 'post_id', 'track_id', 'viewers', 'post_rows'], unique=False)
 
     op.create_table('ad_daily_metric',
     sa.Column('territory_id', sa.Integer(), nullable=False),
@@ -751,6 +813,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('boost_id')
     )
     with op.batch_alter_table('boost_total', schema=None) as batch_op:
+        batch_op.create_index('ix_boost_total_delivery', ['territory_id', 'last_day', 'first_day', 'post_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_boost_total_post_id'), ['post_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_boost_total_territory_id'), ['territory_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_boost_total_track_id'), ['track_id'], unique=False)
@@ -830,6 +893,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_boost_total_track_id'))
         batch_op.drop_index(batch_op.f('ix_boost_total_territory_id'))
         batch_op.drop_index(batch_op.f('ix_boost_total_post_id'))
+        batch_op.drop_index('ix_boost_total_delivery')
 
     op.drop_table('boost_total')
     with op.batch_alter_table('ad_week_reach', schema=None) as batch_op:
@@ -845,8 +909,8 @@ def downgrade() -> None:
 
     op.drop_table('ad_daily_metric')
     with op.batch_alter_table('post_week_metric', schema=None) as batch_op:
+        batch_op.drop_index('ix_post_week_rank')
         batch_op.drop_index(batch_op.f('ix_post_week_metric_territory_id'))
-        batch_op.drop_index('ix_post_week_cover')
 
     op.drop_table('post_week_metric')
     with op.batch_alter_table('post_total', schema=None) as batch_op:
@@ -871,6 +935,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_post_daily_metric_day'))
 
     op.drop_table('post_daily_metric')
+    with op.batch_alter_table('post_block_metric', schema=None) as batch_op:
+        batch_op.drop_index('ix_post_block_rank')
+        batch_op.drop_index(batch_op.f('ix_post_block_metric_territory_id'))
+
+    op.drop_table('post_block_metric')
     with op.batch_alter_table('boost', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_boost_track_id'))
         batch_op.drop_index(batch_op.f('ix_boost_territory_id'))
@@ -885,6 +954,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_track_week_cover')
 
     op.drop_table('track_week_metric')
+    with op.batch_alter_table('track_block_metric', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_track_block_metric_territory_id'))
+        batch_op.drop_index('ix_track_block_cover')
+
+    op.drop_table('track_block_metric')
     with op.batch_alter_table('track_ad_campaign', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_track_ad_campaign_territory_id'))
 
@@ -915,6 +989,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_content_track_audience_id'))
 
     op.drop_table('content_track')
+    with op.batch_alter_table('territory_week_metric', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_territory_week_metric_territory_id'))
+
+    op.drop_table('territory_week_metric')
     with op.batch_alter_table('sensitive_word_list', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sensitive_word_list_territory_id'))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from core.db import scoped
 from reports import metrics
@@ -87,6 +87,15 @@ def test_split_period_reads_whole_weeks_from_rollups_and_edges_from_days() -> No
     assert split_period(D(12), D(18)) == (None, [(D(12), D(18))])
 
 
+def test_split_weeks_reads_whole_blocks_of_four_weeks() -> None:
+    """Blocks of four ISO weeks start every 28 days from Monday 3 January 2000; leftover weeks at each end."""
+    assert metrics.block_start(D(9)) == metrics.block_start(D(29)) == D(2)
+    assert metrics.split_weeks(D(2), D(23)) == ((D(2), D(2)), [])
+    assert metrics.split_weeks(date(2026, 10, 26), D(30)) == ((D(2), D(2)), [(date(2026, 10, 26),) * 2, (D(30),) * 2])
+    assert metrics.split_weeks(date(2026, 10, 5), D(30)) == ((date(2026, 10, 5), D(2)), [(D(30), D(30))])
+    assert metrics.split_weeks(D(9), D(23)) == (None, [(D(9), D(23))])
+
+
 def test_quotients_never_divide_by_zero_and_missing_stays_missing() -> None:
     """Zero spend, zero reach, zero organic and missing inputs give None, never 0 or an error."""
     zero = compute_figures(Facts(viewers=0, paid_reach=0, spend_minor=0), followers=None, results=0,
@@ -160,6 +169,21 @@ def test_an_empty_period_is_missing_everywhere(session, data) -> None:
     assert tracks == [] and posts == []
     assert [w.iso_week for w in weeks] == ["2025-W02", "2025-W03"]
     assert all(w.viewers is None and w.spend_minor is None and w.paid_reach is None for w in weeks)
+
+
+@pytest.mark.parametrize(("since", "until"), [
+    (date(2026, 10, 5), D(29)), (date(2026, 10, 26), date(2026, 12, 6)), (date(2026, 10, 28), date(2026, 12, 2)),
+])
+def test_blocks_of_four_weeks_give_the_figures_of_their_weeks(session, data, since, until) -> None:  # noqa: ANN001
+    """Periods read partly from the blocks of four weeks (with leftover weeks and days) give W46–W47's
+    figures, territory and tracks: no fact lies outside those two weeks."""
+    with _scoped(session, data):
+        wide = metrics.overview(session, since=since, until=until)
+        weeks = metrics.overview(session, since=D(9), until=D(22))
+    for name in metrics.FIGURE_FIELDS:
+        assert getattr(wide.figures, name) == getattr(weeks.figures, name), name
+    assert [[getattr(t, n) for n in metrics.FIGURE_FIELDS] for t in wide.tracks] == \
+        [[getattr(t, n) for n in metrics.FIGURE_FIELDS] for t in weeks.tracks]
 
 
 def test_a_covered_period_without_delivery_has_zero_spend_and_no_quotient(session, data) -> None:
@@ -263,6 +287,73 @@ def test_budget_consumption_beside_the_ledger(session, data) -> None:
         [line] = metrics.budget_consumption(session, since=D(16), until=D(22))
     assert (line.approved_minor, line.spent_in_period_minor, line.spent_to_date_minor) == (300_000, 1500, 7600)
     assert line.consumed_rate == pytest.approx(7600 / 300_000)
+
+
+def test_budget_spent_to_date_stops_at_the_end_of_the_period(session, data) -> None:
+    """Through the 15th: B1's 3 700 and B2's 13th–15th (800 + 900 + 700); nothing after the 15th."""
+    with _scoped(session, data):
+        [line] = metrics.budget_consumption(session, since=D(13), until=D(15))
+        [before] = metrics.budget_consumption(session, since=D(1), until=D(9))
+    assert (line.spent_in_period_minor, line.spent_to_date_minor) == (2400, 3700 + 2400)
+    assert (before.spent_in_period_minor, before.spent_to_date_minor) == (0, 0)  # covered, nothing delivered yet
+
+
+def test_weekly_series_is_missing_before_the_first_synchronised_day(session, data) -> None:
+    """Facts cover 1–22 November: in a period from 19 October, W43 is None everywhere, never 0; W44
+    (its Sunday is the 1st) and W45 are covered and empty: zeros."""
+    since = date(2026, 10, 19)
+    with _scoped(session, data):
+        w43, w44, w45, w46, w47 = metrics.weekly_series(session, since=since, until=D(22))
+        covered = metrics.covered_weeks(session, since=since, until=D(22))
+    assert all(getattr(w43, name) is None for name in ("followers", "viewers", "paid_reach", "organic_reach_estimate",
+                                                        "spend_minor", "views_organic", "views_paid", "engagement",
+                                                        "cost_per_thousand_minor"))
+    assert (w44.viewers, w44.spend_minor, w44.paid_reach, w45.viewers) == (0, 0, 0, 0)
+    assert (w46.viewers, w46.paid_reach, w47.spend_minor) == (6800, 5200, 1500)
+    assert covered == {date(2026, 10, 26), date(2026, 11, 2), W46, W47}
+
+
+def test_weekly_series_without_markers_is_missing_where_no_fact_lies(session, data) -> None:
+    """Without the synchronisation markers, a week is covered only by the facts in it: W45 has none."""
+    with _scoped(session, data):
+        session.delete(session.exec(select(InsightsSync)).one())
+        session.flush()
+        w45, w46 = metrics.weekly_series(session, since=date(2026, 11, 2), until=D(15))
+    assert w45.viewers is None and w45.spend_minor is None
+    assert (w46.viewers, w46.spend_minor) == (6800, 6100)
+
+
+@pytest.mark.parametrize(("since", "until", "count"), [
+    (D(9), D(22), 2), (D(9), D(22), 5), (D(12), D(18), 1), (D(10), D(16), 2), (D(11), D(25), 2),
+    (D(12), D(12), 1), (D(12), D(12), 2), (D(19), D(22), 2), (date(2026, 10, 5), D(29), 2),
+    (date(2026, 10, 28), date(2026, 12, 2), 3),
+])
+def test_top_and_bottom_posts_rank_as_the_post_figures(session, data, since, until, count) -> None:  # noqa: ANN001
+    """Ranked in SQL, the top and bottom posts are `top_and_bottom(post_figures(...))` (on the 12th P1 has
+    only ad facts: 0 viewers, the bottom one)."""
+    tracks = [data.tracks["tourists"].id, data.tracks["residents"].id]
+    with _scoped(session, data):
+        posts = metrics.post_figures(session, since=since, until=until)
+        assert metrics.top_and_bottom_posts(session, since=since, until=until, count=count) == \
+            metrics.top_and_bottom(posts, count)
+        assert metrics.top_and_bottom_posts(session, since=since, until=until, count=count, track_ids=tracks) == \
+            metrics.top_and_bottom([p for p in posts if p.track_id in tracks], count)
+
+
+@pytest.mark.parametrize(("since", "until"), [(D(9), D(22)), (D(11), D(25)), (date(2026, 10, 19), D(22)),
+                                               (date(2026, 10, 28), date(2026, 12, 2))])
+def test_dashboard_figures_equal_each_function_alone(session, data, since, until) -> None:  # noqa: ANN001
+    """The dashboard's single pass gives what `overview`, `weekly_series`, `top_and_bottom_posts` and
+    `budget_consumption` give on their own (whole weeks, cut weeks, a period before the facts)."""
+    with _scoped(session, data):
+        found = metrics.dashboard_figures(session, since=since, until=until, top_count=2)
+        assert found.overview == metrics.overview(session, since=since, until=until)
+        assert found.weeks == metrics.weekly_series(session, since=since, until=until)
+        assert (found.top_posts, found.bottom_posts) == metrics.top_and_bottom_posts(session, since=since,
+                                                                                     until=until, count=2)
+        assert found.budget == metrics.budget_consumption(session, since=since, until=until)
+        one = metrics.dashboard_figures(session, since=since, until=until, campaign_id=data.campaign.id)
+        assert one.overview == metrics.overview(session, since=since, until=until, campaign_id=data.campaign.id)
 
 
 def test_metrics_refuse_an_unscoped_session(session, data) -> None:

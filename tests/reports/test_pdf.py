@@ -163,3 +163,31 @@ def test_document_is_tagged_with_language_and_title(built) -> None:  # noqa: ANN
 
     walk(root["/StructTreeRoot"])
     assert len(figures) >= 2 and all(str(f.get("/Alt", "")).strip() for f in figures)  # charts carry alt text
+
+
+def test_organic_ceiling_is_the_week_posts_times_ten_percent(built) -> None:  # noqa: ANN001
+    """The reach chart's ceiling is each week's posts × 10 % of followers: named so in the chart's legend,
+    given per week in its data table and defined in the annex (never 10 % of followers against a week)."""
+    pages = pages_text(built["pdf"])
+    flat = " ".join(pages).replace("\n", " ")
+    assert "Plafond organique : publications de la semaine × 10 % des abonnés" in flat  # the legend, as text
+    assert "Publications publiées" in flat
+    annex = next(p for p in pages if "définitions et hypothèses" in p).replace("\n", " ")
+    assert "nombre de publications publiées cette semaine-là × 10\u00a0% des abonnés" in annex
+    # The table's W47 row ends with the week's posts (2 publics × 2 posts + the refused boost's post) and
+    # its ceiling, from the followers at the end of the week.
+    row = next(line for page in pages for line in page.split("\n") if line.startswith("2026-W47 "))
+    ceiling = fr_number(round(5 * built["figures"].followers * 0.10))
+    assert row.endswith(f"5 {ceiling}"), row
+
+
+def test_report_pages_keep_heading_chart_and_annex_together(built) -> None:  # noqa: ANN001
+    """A reader never finds a section heading alone on its page with its chart on the next, nor the
+    annex's last definition alone on an extra page."""
+    pages = pages_text(built["pdf"])
+
+    def page_of(text: str) -> int:
+        return next(i for i, page in enumerate(pages) if text in page.replace("\n", " "))
+
+    assert page_of("Portée organique et portée payante") == page_of("Plafond organique : publications de la semaine")
+    assert page_of("définitions et hypothèses") == page_of("Données manquantes") == len(pages) - 1

@@ -22,17 +22,20 @@ from reports.models import (
     BoostTotal,
     InsightsSync,
     PageDailyMetric,
+    PostBlockMetric,
     PostDailyMetric,
     PostSnapshot,
     PostTotal,
     PostWeekMetric,
+    TerritoryWeekMetric,
+    TrackBlockMetric,
     TrackWeekMetric,
 )
 from tests.conftest import connect_sandbox
 from tests.reports.conftest import World, build_world, make_boost, make_post
 
 FACT_TABLES = (AdDailyMetric, AdWeekReach, PageDailyMetric, PostDailyMetric, PostSnapshot, BoostTotal, PostTotal,
-               PostWeekMetric, TrackWeekMetric)
+               PostWeekMetric, TrackWeekMetric, TerritoryWeekMetric, PostBlockMetric, TrackBlockMetric)
 
 
 def sandbox_now(control) -> datetime:  # noqa: ANN001
@@ -88,7 +91,7 @@ def synced(app, session, graph_sandbox) -> Iterator[Synced]:  # noqa: ANN001
 
 # Roll-ups are recomputed from the facts (delete and insert), so their surrogate ids may change between
 # runs (PostgreSQL sequences never reuse one); their content, keyed by object and week, must not.
-ROLLUP_TABLES = (PostWeekMetric, TrackWeekMetric)
+ROLLUP_TABLES = (PostWeekMetric, TrackWeekMetric, TerritoryWeekMetric, PostBlockMetric, TrackBlockMetric)
 
 
 def rows_of(session: Session, territory_id: int) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from sqlmodel import select
 
 from accounts.models import Role
+from campaigns.models import Post, PostStatus
 from core.db import scoped
 from core.errors import DomainError
 from reports import delivery, metrics, weekly
@@ -84,6 +85,23 @@ def test_report_data_equals_the_metrics_module(app_ctx, session) -> None:  # noq
     assert data.boosts and all(b.approved_by == "manager@test" for b in data.boosts)
     assert [b.budget_minor for b in data.pending_boosts] == [45_000]
     assert len(data.next_posts) == 2 and data.data_synced_at is not None
+
+
+def test_series_counts_the_posts_published_each_week(app_ctx, session) -> None:  # noqa: ANN001
+    """Each charted week carries the posts published in it, in the territory's time zone (the factor of
+    the chart's organic ceiling); planned posts do not count."""
+    territory = make_territory(session, "valrive")
+    sample = make_sample(session, territory, last_monday=MONDAY)
+    late_sunday = datetime(2026, 11, 15, 23, 30, tzinfo=PARIS)  # W46 in Paris, Sunday 22:30 UTC
+    with scoped(session, territory.id):
+        for when in (late_sunday, late_sunday + timedelta(hours=1)):  # the second one is Monday of W47
+            session.add(Post(territory_id=territory.id, track_id=sample.track_ids["tourists"],
+                             status=PostStatus.PUBLISHED, message="Tard", planned_at=when, published_at=when))
+        session.flush()
+        data = weekly.build_report_data(session=session, territory=territory, iso_week="2026-W47")
+    assert [w.iso_week for w in data.series] == ["2026-W43", "2026-W44", "2026-W45", "2026-W46", "2026-W47"]
+    # 2 publics × 2 posts a week; W46 + the late Sunday post; W47 + the refused boost's post + Monday 00:30.
+    assert data.series_posts == [4, 4, 4, 5, 6]
 
 
 def test_missing_data_stays_missing(app_ctx, session, clock) -> None:  # noqa: ANN001
