@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
@@ -125,7 +126,8 @@ class DashboardData:
     charts: list[charts.Chart] = field(default_factory=list)
 
 
-def load(session: Session, period: Period, *, with_charts: bool = True, locale: str = "fr") -> DashboardData:
+def load(session: Session, period: Period, *, with_charts: bool = True, locale: str = "fr",
+         tz: str = "Europe/Paris") -> DashboardData:
     """Gather the period's figures (and render the charts). `session` is scoped to the territory."""
     since, until = period.since, period.until
     found = metrics.dashboard_figures(session, since=since, until=until, campaign_id=period.campaign_id,
@@ -140,7 +142,8 @@ def load(session: Session, period: Period, *, with_charts: bool = True, locale: 
     tracks = view.tracks
     if with_charts:
         data.charts = [
-            cached_chart("reach_by_week", tuple(data.weeks), locale),
+            cached_chart("reach_by_week", tuple(data.weeks), locale, posts=tuple(metrics.published_by_week(
+                session, mondays=[w.week_start for w in data.weeks], tz=ZoneInfo(tz)))),
             cached_chart("reach_by_track", tuple(tracks), locale),
             cached_chart("cost_per_thousand", tuple(tracks), locale),
             cached_chart("budget", tuple(data.budget), locale),
@@ -151,13 +154,13 @@ def load(session: Session, period: Period, *, with_charts: bool = True, locale: 
 _CHART_CACHE: dict[tuple[Any, ...], charts.Chart] = {}
 
 
-def cached_chart(key: str, data: tuple[Any, ...], locale: str) -> charts.Chart:
+def cached_chart(key: str, data: tuple[Any, ...], locale: str, posts: tuple[int, ...] | None = None) -> charts.Chart:
     """A chart, rendered once per distinct data (charts are pure functions of frozen figures: the same
     figures always give the same bytes, so a repeat view costs no drawing). Bounded LRU-ish cache."""
-    cache_key = (key, locale, data)
+    cache_key = (key, locale, data, posts)
     found = _CHART_CACHE.get(cache_key)
     if found is None:
-        found = charts.chart(key, list(data), locale=locale)
+        found = charts.chart(key, list(data), locale=locale, posts=list(posts) if posts is not None else None)
         if len(_CHART_CACHE) >= 64:
             _CHART_CACHE.pop(next(iter(_CHART_CACHE)))
         _CHART_CACHE[cache_key] = found

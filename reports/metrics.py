@@ -37,13 +37,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, and_, case, cast, func, literal, null, union_all
 from sqlmodel import Session, select
 
-from campaigns.models import Campaign, ContentTrack, Post
+from campaigns.models import Campaign, ContentTrack, Post, PostStatus
 from core.db import ALL, get_scope
 from reports.models import (
     AdDailyMetric,
@@ -1271,3 +1272,23 @@ def dashboard_figures(session: Session, *, since: date, until: date, campaign_id
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def published_by_week(session: Session, *, mondays: list[date], tz: ZoneInfo) -> list[int]:
+    """How many posts were published in each of these ISO weeks (territory time), in their order.
+
+    Behind the weekly "organic ceiling": posts of the week × ~10 % of followers is the most an unpaid
+    week could reach. Used by the dashboard and the weekly PDF (the same chart).
+    """
+    if not mondays:
+        return []
+    start = datetime.combine(min(mondays), time(0), tz).astimezone(UTC)
+    end = datetime.combine(max(mondays) + timedelta(days=7), time(0), tz).astimezone(UTC)
+    counts: dict[date, int] = {}
+    for published_at in session.exec(select(Post.published_at).where(
+            Post.status == PostStatus.PUBLISHED, Post.published_at >= start, Post.published_at < end)).all():
+        day = published_at.astimezone(tz).date()
+        monday = day - timedelta(days=day.weekday())
+        counts[monday] = counts.get(monday, 0) + 1
+    return [counts.get(monday, 0) for monday in mondays]
+

@@ -36,7 +36,7 @@ def dashboard() -> Any:
     """Headline figures, organic vs paid reach per week, tracks, costs, posts, budget — for a period."""
     session = get_session()
     period, error = _period_or_default(session)
-    data = board.load(session, period, locale=str(get_locale() or "fr"))
+    data = board.load(session, period, locale=str(get_locale() or "fr"), tz=g.territory.timezone)
     campaigns = session.exec(select(Campaign.id, Campaign.name).order_by(Campaign.starts_on.desc())).all()
     return render_template(
         "reports/dashboard.html", data=data, tables=board.tables(data), period=period, error=error,

@@ -380,7 +380,7 @@ def build_report_data(*, session: Session, territory: Territory, iso_week: str) 
         refused=_boost_lines(session, start, end, refused=True),
         next_posts=_next_posts(session, end), pending_boosts=_pending_boosts(session),
         data_synced_at=headline.last_synced_at, series=series, track_figures=current,
-        series_posts=_published_by_week(session, [w.week_start for w in series], tz),
+        series_posts=metrics.published_by_week(session, mondays=[w.week_start for w in series], tz=tz),
     )
 
 
@@ -421,20 +421,6 @@ def _published_counts(session: Session, start: datetime, end: datetime) -> dict[
         Post.status == PostStatus.PUBLISHED, Post.published_at >= start, Post.published_at < end,
     ).group_by(Post.track_id)).all()
     return {track_id: count for track_id, count in rows}
-
-
-def _published_by_week(session: Session, mondays: list[date], tz: ZoneInfo) -> list[int]:
-    """How many posts were published in each of these ISO weeks (territory time), in their order."""
-    if not mondays:
-        return []
-    start, end = week_bounds(min(mondays), tz)[0], week_bounds(max(mondays), tz)[1]
-    counts: dict[date, int] = {}
-    for published_at in session.exec(select(Post.published_at).where(
-            Post.status == PostStatus.PUBLISHED, Post.published_at >= start, Post.published_at < end)).all():
-        day = published_at.astimezone(tz).date()
-        monday = day - timedelta(days=day.weekday())
-        counts[monday] = counts.get(monday, 0) + 1
-    return [counts.get(monday, 0) for monday in mondays]
 
 
 def _post_line(post: Any) -> PostLine:

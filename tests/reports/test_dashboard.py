@@ -122,3 +122,14 @@ def test_charts_are_svg_with_real_text_and_reproducible(session, data) -> None: 
     assert charts.reach_by_week_table(weeks).rows[0][:4] == ("2026-W46", 1600, 5200, 6800)
     assert charts.cost_per_thousand_by_track(tracks, fmt="png").startswith(b"\x89PNG")
     assert charts.reach_by_week([]).startswith(b"<?xml")  # an empty chart still renders
+
+
+def test_weekly_chart_draws_the_organic_ceiling_of_the_weeks_posts(analyst, data) -> None:  # noqa: F811
+    """The dashboard's weekly chart carries the same ceiling as the PDF: posts of the week × 10 % of followers."""
+    import base64
+    import re
+
+    html = analyst.get("/t/valrive/?period=custom&since=2026-11-09&until=2026-11-22").get_data(as_text=True)
+    first_chart = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', html).group(1)
+    svg = base64.b64decode(first_chart).decode()
+    assert "Plafond organique : publications de la semaine × 10 % des abonnés" in svg
