@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlmodel import select
 
 from accounts import services
-from accounts.models import AuditEvent, Invitation, InvitationCreate, Membership, Role, TerritoryUpdate
+from accounts.models import AuditEvent, Invitation, InvitationCreate, Membership, Role, TerritoryUpdate, User
 from accounts.services import Actor
 from accounts.tenancy import require_role, tenant_blueprint
 from core.db import get_session
@@ -189,8 +189,6 @@ def change_role(membership_id: int) -> Any:
     except ValueError:
         flash(_("Rôle inconnu."), "error")
         return redirect(url_for("admin.members"))
-    from accounts.models import User
-
     user = session.get(User, membership.user_id)
     try:
         services.set_membership(session=session, territory=g.territory, user=user, role=role, actor=actor())
@@ -222,8 +220,6 @@ def remove_member(membership_id: int) -> Any:
 
 
 def _not_found() -> Any:
-    from flask import abort
-
     abort(404)
 
 

@@ -21,7 +21,8 @@ def test_admin_saves_a_connection_with_encrypted_secrets(app, client, auth, sess
         "access_token": "EAAB-very-secret-system-user-token", "page_token": "EAAB-page-secret"})
     assert response.status_code == 302
     row = session.exec(select(FacebookConnection)).one()
-    assert row.base_url == "https://graph.facebook.com" and row.page_id == "123456789"
+    # A Facebook connection uses the Graph API address from the settings (nothing is contacted here).
+    assert row.base_url == app.config["RAYONNE_SETTINGS"].GRAPH_API_BASE_URL and row.page_id == "123456789"
     assert "very-secret" not in (row.access_token_enc or "") and row.access_token_enc
     page = client.get("/t/valrive/admin/connection").get_data(as_text=True)
     assert "EAAB" not in page and "Enregistré — laissez vide pour le garder." in page
