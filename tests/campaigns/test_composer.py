@@ -133,7 +133,8 @@ def test_kept_image_survives_a_refused_submission(client, auth, session, uploads
     assert session.exec(select(Post).where(Post.track_id == track.id)).one().image_path == kept
     forged = _variants(tracks, **{f"image_path_{track.id}": "autreville/" + kept.split("/")[1]})
     auth.post(f"/t/valrive/campaigns/{campaign.id}/compose", forged)
-    assert [p.image_path for p in session.exec(select(Post).where(Post.track_id == track.id))][-1] is None
+    newest = session.exec(select(Post).where(Post.track_id == track.id).order_by(Post.id.desc())).first()
+    assert newest.image_path is None
 
 
 def test_derive_copies_the_story_into_empty_variants(client, auth, session) -> None:  # noqa: ANN001

@@ -211,7 +211,8 @@ def test_allocation_change_moves_the_spend_cap(app, session, world, fb, graph_sa
     assert campaign["spend_cap"] == 30_000
     tac = session.exec(select(TrackAdCampaign)).one()
     assert tac.spend_cap_minor == 30_000
-    lines = session.exec(select(LedgerEntry).where(LedgerEntry.kind == LedgerKind.ALLOCATION)).all()
+    lines = session.exec(select(LedgerEntry).where(LedgerEntry.kind == LedgerKind.ALLOCATION)
+                         .order_by(LedgerEntry.id)).all()
     assert [line.amount_minor for line in lines][-2:] == [-10_000, 10_000]
 
 

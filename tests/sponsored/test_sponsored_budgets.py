@@ -30,7 +30,8 @@ def test_approval_change_is_a_signed_line(session, world, ctx) -> None:
     assert amounts == [100_000, -20_000]
     assert services.campaign_balance(session=session, campaign_id=world.campaign.id).approved_minor == 80_000
     assert world.campaign.approved_budget_minor == 80_000
-    events = session.exec(select(AuditEvent).where(AuditEvent.action == "budget.approve")).all()
+    events = session.exec(select(AuditEvent).where(AuditEvent.action == "budget.approve")
+                          .order_by(AuditEvent.id)).all()  # PostgreSQL returns rows in no set order otherwise
     assert events[-1].reason == "Décision modificative n°2"
 
 

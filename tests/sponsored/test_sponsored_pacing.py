@@ -159,7 +159,8 @@ def test_reallocation_advice_explains_and_applies(app, session, world, fb, graph
     caps = {c["name"]: c["spend_cap"] for c in graph_sandbox.control.state()["objects"]["campaigns"]}
     assert caps[f"rayonne:track:{world.tracks['tourists'].id}:campaign"] == 40_000 + 16_500
     assert caps[f"rayonne:track:{world.tracks['investors'].id}:campaign"] == 40_000 - 16_500
-    lines = session.exec(select(LedgerEntry).where(LedgerEntry.kind == LedgerKind.ALLOCATION)).all()
+    lines = session.exec(select(LedgerEntry).where(LedgerEntry.kind == LedgerKind.ALLOCATION)
+                         .order_by(LedgerEntry.id)).all()
     assert [line.amount_minor for line in lines][-2:] == [-16_500, 16_500]
 
 
