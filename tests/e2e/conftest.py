@@ -78,10 +78,18 @@ def check_accessibility(page) -> None:  # noqa: ANN001
     assert bad == [], f"accessibility violations on {page.url}:\n" + "\n".join(bad)
 
 
+def navigate(page, locator) -> None:  # noqa: ANN001
+    """Click a link or a submit button and wait for the page it leads to.
+
+    Playwright's click() no longer waits for the navigation it starts: reading the page right after a click
+    could read the old one (or see it torn down mid-read)."""
+    with page.expect_navigation():
+        locator.click()
+
+
 def login(page, email: str, password: str) -> None:  # noqa: ANN001
     page.goto("/login")
     check_accessibility(page)
     page.get_by_label("Adresse e-mail").fill(email)
     page.get_by_label("Mot de passe").fill(password)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_load_state("load")
+    navigate(page, page.get_by_role("button", name="Se connecter"))

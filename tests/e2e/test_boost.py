@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
+
 from core.db import ALL, scoped
 from sponsored.jobs import check_pacing
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import check_accessibility, login
+from tests.e2e.conftest import check_accessibility, login, navigate
 from tests.sponsored.builders import advance, build_world, published_post
 
 
@@ -22,23 +24,20 @@ def test_boost_a_post_within_budget_then_watch_spend_and_pacing(app, page, sessi
 
     page.goto(f"/t/valrive/budgets/campaigns/{world.campaign.id}")
     check_accessibility(page)
-    page.get_by_role("link", name=re.compile(f"Sponsoriser la publication n°{post.id}")).click()
-    page.wait_for_load_state("load")
+    navigate(page, page.get_by_role("link", name=re.compile(f"Sponsoriser la publication n°{post.id}")))
     assert page.get_by_label("Pays (codes, séparés par des virgules)").input_value() == "FR, BE, NL, DE"
     check_accessibility(page)
     page.get_by_label("Montant (€)").fill("50")
-    page.get_by_role("button", name="Sponsoriser").click()
-    page.wait_for_load_state("load")
-    assert page.get_by_text("Sponsorisation créée sur Facebook").is_visible()
-    assert "examen" in page.locator("#boost-review").inner_text()
+    navigate(page, page.get_by_role("button", name="Sponsoriser"))
+    expect(page.get_by_text("Sponsorisation créée sur Facebook")).to_be_visible()
+    expect(page.locator("#boost-review")).to_contain_text("examen")
     check_accessibility(page)
     boost_url = page.url
 
     page.goto(f"/t/valrive/budgets/posts/{post.id}/boost")
     page.get_by_label("Montant (€)").fill("400")
-    page.get_by_role("button", name="Sponsoriser").click()
-    page.wait_for_load_state("load")
-    assert page.get_by_role("alert").filter(has_text="Budget insuffisant").is_visible()
+    navigate(page, page.get_by_role("button", name="Sponsoriser"))
+    expect(page.get_by_role("alert").filter(has_text="Budget insuffisant")).to_be_visible()
     check_accessibility(page)
 
     advance(graph_sandbox, days=2)
@@ -48,10 +47,10 @@ def test_boost_a_post_within_budget_then_watch_spend_and_pacing(app, page, sessi
     page.goto(boost_url)
     spent = page.locator("#boost-spent").inner_text()
     assert spent.strip() not in ("0,00 €", "—")
-    assert "Dans le plan" in page.locator("#boost-pacing").inner_text()
-    assert "Approuvée par Facebook" in page.locator("#boost-review").inner_text()
+    expect(page.locator("#boost-pacing")).to_contain_text("Dans le plan")
+    expect(page.locator("#boost-review")).to_contain_text("Approuvée par Facebook")
     check_accessibility(page)
     page.goto(f"/t/valrive/budgets/campaigns/{world.campaign.id}")
-    assert page.locator("#campaign-spent").inner_text() == spent
-    assert "Dans le plan" in page.locator("td.pacing").nth(1).inner_text()
+    expect(page.locator("#campaign-spent")).to_have_text(spent)
+    expect(page.locator("td.pacing").nth(1)).to_contain_text("Dans le plan")
     check_accessibility(page)

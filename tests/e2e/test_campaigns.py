@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from playwright.sync_api import expect
+
 from accounts.models import Role
 from tests.conftest import PASSWORD, make_territory, make_user
-from tests.e2e.conftest import check_accessibility, login
+from tests.e2e.conftest import check_accessibility, login, navigate
 
 AUDIENCES = ("Investisseurs", "Touristes", "Nouveaux habitants")
 TEXTS = {
@@ -26,18 +28,14 @@ def test_campaign_story_variants_and_calendar(page, session) -> None:  # noqa: A
     check_accessibility(page)
     nav = page.get_by_role("navigation", name="Navigation du territoire")
 
-    nav.get_by_role("link", name="Publics").click()
-    page.wait_for_load_state("load")
+    navigate(page, nav.get_by_role("link", name="Publics"))
     check_accessibility(page)
-    page.get_by_role("link", name="Ajouter un public").click()
-    page.wait_for_load_state("load")
+    navigate(page, page.get_by_role("link", name="Ajouter un public"))
     check_accessibility(page)
 
-    nav.get_by_role("link", name="Campagnes").click()
-    page.wait_for_load_state("load")
+    navigate(page, nav.get_by_role("link", name="Campagnes"))
     check_accessibility(page)
-    page.get_by_role("link", name="Nouvelle campagne").click()
-    page.wait_for_load_state("load")
+    navigate(page, page.get_by_role("link", name="Nouvelle campagne"))
     check_accessibility(page)
     start = date.today() + timedelta(days=14 - date.today().weekday())  # a Monday: three days, one week
     page.get_by_label(re.compile(r"^Nom")).fill("Printemps — le nouveau tramway")
@@ -47,13 +45,11 @@ def test_campaign_story_variants_and_calendar(page, session) -> None:  # noqa: A
     for name, share in zip(AUDIENCES, ("40", "35", "25"), strict=True):
         page.get_by_label(f"S'adresser à ce public : {name}").check()
         page.get_by_label(f"Part du budget (%) — {name}").fill(share)
-    page.get_by_role("button", name="Enregistrer").click()
-    page.wait_for_load_state("load")
-    assert page.get_by_text("créée avec 3 piste(s)").is_visible()
+    navigate(page, page.get_by_role("button", name="Enregistrer"))
+    expect(page.get_by_text("créée avec 3 piste(s)")).to_be_visible()
     check_accessibility(page)
 
-    page.get_by_role("link", name="Écrire un récit et ses variantes").click()
-    page.wait_for_load_state("load")
+    navigate(page, page.get_by_role("link", name="Écrire un récit et ses variantes"))
     check_accessibility(page)
     page.get_by_label(re.compile(r"^Titre du récit")).fill("La T2 arrive")
     page.get_by_label("Le récit, écrit une fois").fill("La ligne T2 relie la gare, le campus et le parc d'activités.")
@@ -69,13 +65,11 @@ def test_campaign_story_variants_and_calendar(page, session) -> None:  # noqa: A
     assert TEXTS["Touristes"] in preview.inner_text() and "valrive.fr" in preview.inner_text().lower()
     assert page.locator("[data-counter]").first.inner_text().startswith(f"{len(TEXTS['Investisseurs'])} caractères")
     check_accessibility(page)
-    page.get_by_role("button", name="Enregistrer les variantes en brouillon").click()
-    page.wait_for_load_state("load")
-    assert page.get_by_text("3 variante(s) enregistrée(s) en brouillon").is_visible()
+    navigate(page, page.get_by_role("button", name="Enregistrer les variantes en brouillon"))
+    expect(page.get_by_text("3 variante(s) enregistrée(s) en brouillon")).to_be_visible()
     check_accessibility(page)
 
-    nav.get_by_role("link", name="Calendrier").click()
-    page.wait_for_load_state("load")
+    navigate(page, nav.get_by_role("link", name="Calendrier"))
     check_accessibility(page)
     page.goto(f"/t/valrive/campaigns/calendar?date={start.isoformat()}")
     for name in AUDIENCES:
@@ -83,8 +77,7 @@ def test_campaign_story_variants_and_calendar(page, session) -> None:  # noqa: A
     check_accessibility(page)
     post_url = page.get_by_role("link", name="10:30 — Touristes").get_attribute("href")
     page.get_by_label("Vue").select_option("month")
-    page.get_by_role("button", name="Afficher").click()
-    page.wait_for_load_state("load")
+    navigate(page, page.get_by_role("button", name="Afficher"))
     assert "view=month" in page.url
     assert page.get_by_text(TEXTS["Touristes"][:40]).count() == 1
     check_accessibility(page)

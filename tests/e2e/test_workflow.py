@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from playwright.sync_api import expect
 from sqlmodel import select
 
 from accounts.models import Role
@@ -14,7 +15,7 @@ from campaigns.models import Campaign, ContentTrack, Post, PostStatus
 from facebook import RetryPolicy
 from targets.models import Audience
 from tests.conftest import PASSWORD, connect_sandbox, make_territory, make_user
-from tests.e2e.conftest import check_accessibility, login
+from tests.e2e.conftest import check_accessibility, login, navigate
 
 
 def sandbox_now(sandbox) -> datetime:  # noqa: ANN001
@@ -48,24 +49,23 @@ def test_submit_approve_schedule_publish(page, app, session, graph_sandbox, cloc
     page.goto(detail)
     check_accessibility(page)
     page.get_by_label("Note pour la relecture (facultatif)").fill("Horaires vérifiés avec l'office de tourisme")
-    page.get_by_role("button", name="Soumettre à relecture").click()
-    assert page.get_by_text("Publication soumise à relecture.").is_visible()
+    navigate(page, page.get_by_role("button", name="Soumettre à relecture"))
+    expect(page.get_by_text("Publication soumise à relecture.")).to_be_visible()
     check_accessibility(page)
-    page.get_by_role("button", name="Se déconnecter").click()
+    navigate(page, page.get_by_role("button", name="Se déconnecter"))
 
     login(page, "manager@valrive.test", PASSWORD)
     page.goto("/t/valrive/campaigns/review")
     check_accessibility(page)
-    page.get_by_role("link", name="Les guinguettes rouvrent").click()
-    page.wait_for_load_state("load")
-    assert page.get_by_text("Horaires vérifiés avec l'office de tourisme").first.is_visible()
+    navigate(page, page.get_by_role("link", name="Les guinguettes rouvrent"))
+    expect(page.get_by_text("Horaires vérifiés avec l'office de tourisme").first).to_be_visible()
     check_accessibility(page)
-    page.get_by_role("button", name="Approuver").click()
-    assert page.get_by_text("Publication approuvée.").is_visible()
+    navigate(page, page.get_by_role("button", name="Approuver"))
+    expect(page.get_by_text("Publication approuvée.")).to_be_visible()
     when = (clock.now() + timedelta(hours=1)).astimezone(ZoneInfo("Europe/Paris"))
     page.get_by_label("Date et heure de publication (heure du territoire)").fill(when.strftime("%Y-%m-%dT%H:%M"))
-    page.get_by_role("button", name="Programmer").click()
-    assert page.get_by_text("Publication programmée.").is_visible()
+    navigate(page, page.get_by_role("button", name="Programmer"))
+    expect(page.get_by_text("Publication programmée.")).to_be_visible()
     check_accessibility(page)
 
     # Two hours pass on both sides; the scheduler's job runs.
@@ -75,11 +75,11 @@ def test_submit_approve_schedule_publish(page, app, session, graph_sandbox, cloc
         assert jobs.publish_due(session=session).startswith("1 published")
 
     page.reload()
-    assert "Publiée" in page.locator("h1").inner_text()
+    expect(page.locator("h1")).to_contain_text("Publiée")
     session.expire_all()
     published = session.get(Post, post.id)
     assert published.status == PostStatus.PUBLISHED
-    assert page.get_by_text(published.fb_post_id).first.is_visible()
+    expect(page.get_by_text(published.fb_post_id).first).to_be_visible()
     check_accessibility(page)
     on_page = [p for p in graph_sandbox.control.state()["objects"]["posts"] if p["id"].startswith(fb["page_id"])]
     assert [p["id"] for p in on_page] == [published.fb_post_id]
