@@ -41,7 +41,7 @@ def register_jobs(scheduler: object) -> None:
     known = {job.id for job in JOBS}
     for job in JOBS:
         scheduler.add_job(  # type: ignore[attr-defined]
-            "scheduler.runner:execute", trigger=job.trigger, args=[job.id], id=job.id, name=job.description,
+            "scheduler.runner:execute", trigger=job.trigger, args=[job.id], id=job.id, name=str(job.description),
             replace_existing=True, **job.trigger_args,
         )
     for stored in scheduler.get_jobs():  # type: ignore[attr-defined]

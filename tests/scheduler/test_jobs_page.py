@@ -32,7 +32,7 @@ def test_every_job_is_listed_with_a_next_run_from_its_trigger(client, admin, clo
     page = client.get("/t/valrive/jobs/").get_data(as_text=True)
     for job in registry.JOBS:
         assert f"<code>{job.id}</code>" in page
-    assert "reports.weekly" in page
+    assert "reports.weekly" in page and "Renvoie les e-mails dont" in page  # French descriptions by default
     assert page.count("calculée d'après le déclencheur") == len(registry.JOBS)
     assert "30/11/2026 03:17" in page or "30/11/2026 04:17" in page  # purge_login_attempts, cron 03:17 UTC
 
@@ -85,3 +85,18 @@ def test_only_admins_see_the_jobs_page(client, auth, admin, session) -> None:  #
     auth.logout()
     auth.login("marc@valrive.test")
     assert client.get("/t/valrive/jobs/").status_code == 403
+
+
+def test_job_descriptions_follow_the_readers_language(client, admin, session) -> None:  # noqa: ANN001
+    """An English-speaking admin reads every job's description in English on the jobs page."""
+    from accounts.services import get_user_by_email
+
+    user = get_user_by_email(session=session, email="admin@valrive.test")
+    user.locale = "en"
+    session.add(user)
+    session.commit()
+    page = client.get("/t/valrive/jobs/").get_data(as_text=True)
+    assert "Resends e-mails that failed to send (5 attempts at most)." in page
+    assert "Builds and sends each territory" in page
+    assert "Renvoie les e-mails" not in page
+    assert "rapport hebdomadaire" not in page and "Tâches planifiées" not in page
