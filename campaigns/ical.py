@@ -2,13 +2,18 @@
 
 The token is shown once to the admin who creates it and stored as a SHA-256 digest in
 `Territory.calendar_token_hash`; regenerating it cuts off every calendar app that had the old one.
-The feed lists planned, scheduled, published and failed posts, never a draft's full text.
+The feed lists planned, scheduled, published and failed posts, never a draft's full text. Its words
+(states, labels) are in the territory's language: a calendar app sends no user, and its own language
+says nothing about who reads the calendar.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from icalendar import Calendar, Event
 from sqlmodel import Session, select
 
@@ -22,9 +27,9 @@ from core.security import hash_token, new_token
 FEED_PAST_DAYS = 92
 FEED_FUTURE_DAYS = 366
 STATUS_LABELS = {
-    PostStatus.DRAFT: "brouillon", PostStatus.IN_REVIEW: "en relecture", PostStatus.APPROVED: "approuvée",
-    PostStatus.SCHEDULED: "programmée", PostStatus.PUBLISHING: "en cours de publication",
-    PostStatus.PUBLISHED: "publiée", PostStatus.FAILED: "échec", PostStatus.MISSED: "manquée",
+    PostStatus.DRAFT: _l("brouillon"), PostStatus.IN_REVIEW: _l("en relecture"), PostStatus.APPROVED: _l("approuvée"),
+    PostStatus.SCHEDULED: _l("programmée"), PostStatus.PUBLISHING: _l("en cours de publication"),
+    PostStatus.PUBLISHED: _l("publiée"), PostStatus.FAILED: _l("échec"), PostStatus.MISSED: _l("manquée"),
 }
 
 
@@ -59,10 +64,16 @@ def territory_for_token(*, session: Session, token: str) -> Territory | None:
 
 
 def build_feed(*, session: Session, territory: Territory, base_url: str) -> bytes:
-    """The .ics bytes of the territory's posts from three months ago to a year ahead.
+    """The .ics bytes of the territory's posts from three months ago to a year ahead, worded in the
+    territory's language.
 
     The session must be scoped to `territory`. Commits: no.
     """
+    with force_locale(territory.locale if territory.locale in ("fr", "en") else "fr"):
+        return _build_feed(session=session, territory=territory, base_url=base_url)
+
+
+def _build_feed(*, session: Session, territory: Territory, base_url: str) -> bytes:
     now = utc_now()
     entries = services.calendar_entries(session=session, start=now - timedelta(days=FEED_PAST_DAYS),
                                         end=now + timedelta(days=FEED_FUTURE_DAYS))
@@ -75,7 +86,7 @@ def build_feed(*, session: Session, territory: Territory, base_url: str) -> byte
     host = base_url.split("//", 1)[-1].split("/", 1)[0] or "rayonne"
     for entry in entries:
         post = entry.post
-        status = STATUS_LABELS.get(post.status, post.status.value)
+        status = str(STATUS_LABELS.get(post.status, post.status.value))
         event = Event()
         event.add("uid", f"post-{post.id}@{host}")
         event.add("dtstamp", now)
@@ -85,11 +96,12 @@ def build_feed(*, session: Session, territory: Territory, base_url: str) -> byte
         failed = post.status in (PostStatus.FAILED, PostStatus.MISSED)
         prefix = f"{status.upper()} — " if failed else ""
         event.add("summary", f"{prefix}[{entry.audience.name}] {first_line[:80]}")
-        description = [f"Campagne : {entry.campaign.name}", f"Public : {entry.audience.name}", f"État : {status}"]
+        description = [_("Campagne : %(name)s", name=entry.campaign.name),
+                       _("Public : %(name)s", name=entry.audience.name), _("État : %(status)s", status=status)]
         if post.failure_reason:
-            description.append(f"Raison de l'échec : {post.failure_reason}")
+            description.append(_("Raison de l'échec : %(reason)s", reason=post.failure_reason))
         if post.link:
-            description.append(f"Lien : {post.link}")
+            description.append(_("Lien : %(url)s", url=post.link))
         event.add("description", "\n".join(description))
         event.add("categories", [entry.audience.name])
         event.add("url", f"{base_url.rstrip('/')}/t/{territory.slug}/campaigns/posts/{post.id}")

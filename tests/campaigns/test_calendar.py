@@ -117,3 +117,25 @@ def test_ical_feed_is_secret_and_shows_only_its_territory(client, auth, session,
     assert territory.calendar_token_hash is None
     actions = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.action.like("calendar.%")))]
     assert actions == ["calendar.token_create", "calendar.token_regenerate", "calendar.token_revoke"]
+
+
+def test_ical_feed_speaks_the_territorys_language(client, auth, session, clock) -> None:  # noqa: ANN001
+    """The feed's states and labels are in the territory's language, whatever language the calendar app asks for."""
+    clock.freeze(NOW)
+    territory, _tram, _summer, _tracks, _posts = _world(session)
+    territory.locale = "en"
+    session.add(territory)
+    session.commit()
+    auth.login("admin@valrive.test")
+    page = text_of(auth.post("/t/valrive/campaigns/calendar/feed", {"action": "regenerate"}))
+    url = re.search(r"http://rayonne\.test(/calendar/[\w-]+\.ics)", page).group(1)
+    auth.logout()
+    response = client.get(url, headers={"Accept-Language": "fr-FR,fr;q=0.9"})
+    events = {str(e["SUMMARY"]): str(e["DESCRIPTION"]) for e in Calendar.from_ical(response.data).walk("VEVENT")}
+    failed = events["FAILED — [Nouveaux habitants] Écoles et crèches"]
+    assert "Campaign: Tramway" in failed and "Status: failed" in failed
+    assert "Reason for the failure: Jeton expiré" in failed
+    assert "Status: scheduled" in events["[Investisseurs] Parc d'activités à 18 minutes"]
+    text = response.data.decode().replace("\r\n ", "")  # unfolded
+    for french in ("ÉCHEC", "Campagne :", "État :", "Raison de l", "programmée"):
+        assert french not in text
