@@ -17,7 +17,9 @@ The module is generic: what a decision *does* is up to the handler registered fo
 * ``context(*, session, approval) -> dict`` and ``template`` render the object on the public page;
 * ``summary(*, session, approval) -> str`` names the object in the e-mail ("la publication « … »").
 
-Decisions land in the audit trail with the recipient's name as the actor label.
+Decisions land in the audit trail with the recipient's name as the actor label. The e-mail and the
+public page speak the territory's language (`Territory.locale`): the recipient has no account, and a
+link records no language of its own.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app, render_template
-from flask_babel import format_datetime
+from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import update
@@ -40,6 +42,7 @@ from campaigns.models import ExternalApproval, ExternalApprovalCreate
 from core.db import ALL, scoped, utc_now
 from core.errors import DomainError, ValidationFailed
 from core.forms import validate
+from core.i18n import supported_locale
 from core.mail import MailMessage, send_mail
 from core.security import hash_token, new_token
 
@@ -144,18 +147,32 @@ def create_link(
 def send_link(
     *, session: Session, territory: Territory, approval: ExternalApproval, link: str, sender_name: str
 ) -> MailMessage:
-    """E-mail the link to its recipient (``link`` is the full public address). Commits: no."""
+    """E-mail the link to its recipient (``link`` is the full public address), in the territory's
+    language. Commits: no."""
     handler = handler_for(approval.object_type)
-    what = handler.summary(session=session, approval=approval) if handler.summary else approval.object_type
-    text = render_template(
-        "campaigns/approval_email.txt", approval=approval, territory=territory, link=link, what=what,
-        sender=sender_name, expires=format_datetime(approval.expires_at, "long"),
-    )
+    with force_locale(supported_locale(territory.locale)):
+        what = handler.summary(session=session, approval=approval) if handler.summary else approval.object_type
+        text = render_template(
+            "campaigns/approval_email.txt", approval=approval, territory=territory, link=link, what=what,
+            sender=sender_name, expires=format_datetime(approval.expires_at, "long"),
+        )
+        subject = _("%(territory)s : votre avis est demandé sur %(what)s", territory=territory.name, what=what)
     return send_mail(
         session=session, territory_id=territory.id, to=approval.recipient_email, kind="approval",
-        subject=_("%(territory)s : votre avis est demandé sur %(what)s", territory=territory.name, what=what)[:300],
-        text=text,
+        subject=subject[:300], text=text,
     )
+
+
+def link_locale(*, session: Session, token: str) -> str | None:
+    """The language of the link's public page: its territory's, read from the signed token even when the
+    link is used or expired (so is the page saying so); None for an altered token. Writes: no."""
+    try:
+        territory_id = _serializer().loads(token)[0]
+    except (BadSignature, IndexError, TypeError, KeyError):
+        return None
+    with scoped(session, ALL):
+        territory = session.get(Territory, territory_id)
+    return supported_locale(territory.locale) if territory is not None else None
 
 
 # ------------------------------------------------------------------------------------- deciding

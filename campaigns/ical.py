@@ -22,6 +22,7 @@ from accounts.services import Actor, audit
 from campaigns import services
 from campaigns.models import PostStatus
 from core.db import ALL, scoped, utc_now
+from core.i18n import supported_locale
 from core.security import hash_token, new_token
 
 FEED_PAST_DAYS = 92
@@ -69,7 +70,7 @@ def build_feed(*, session: Session, territory: Territory, base_url: str) -> byte
 
     The session must be scoped to `territory`. Commits: no.
     """
-    with force_locale(territory.locale if territory.locale in ("fr", "en") else "fr"):
+    with force_locale(supported_locale(territory.locale)):
         return _build_feed(session=session, territory=territory, base_url=base_url)
 
 

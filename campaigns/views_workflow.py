@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlmodel import select
 
@@ -257,7 +258,17 @@ def electoral_terms() -> Any:
 
 @approval_bp.route("/approval/<token>", methods=["GET", "POST"])
 def link(token: str) -> Any:
-    """An external approver's page: no login, the link is the credential (signed, expiring, single use)."""
+    """An external approver's page: no login, the link is the credential (signed, expiring, single use).
+
+    It speaks the territory's language, like the e-mail that brought the recipient here."""
+    locale = approvals.link_locale(session=get_session(), token=token)
+    if locale is None:  # an altered link: the browser's language
+        return _link_page(token)
+    with force_locale(locale):
+        return _link_page(token)
+
+
+def _link_page(token: str) -> Any:
     session = get_session()
     try:
         approval = approvals.find_link(session=session, token=token)

@@ -17,6 +17,11 @@ LOCALES = ("fr", "en")
 MINOR_UNITS = {"EUR": 100, "USD": 100, "GBP": 100, "CHF": 100, "JPY": 1}
 
 
+def supported_locale(locale: str | None, default: str = "fr") -> str:
+    """`locale` if Rayonne speaks it, else `default` (for what is written to a territory or a recipient)."""
+    return locale if locale in LOCALES else default
+
+
 def select_locale() -> str:
     """The user's choice, then the territory's locale, then the browser's, then French."""
     if current_user and current_user.is_authenticated and current_user.locale in LOCALES:

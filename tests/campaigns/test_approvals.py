@@ -235,3 +235,35 @@ def test_external_approval_of_a_flagged_post_waits_for_a_manager(client, auth, s
     assert post.status == PostStatus.IN_REVIEW and "Claire Dumont" in post.electoral_flag
     review = session.exec(select(PostReview).where(PostReview.decision == "approve")).one()
     assert review.author_label == "Claire Dumont"
+
+
+def test_email_and_public_page_speak_the_territorys_language(client, auth, session, valrive) -> None:  # noqa: ANN001
+    """For an English-speaking territory the link's e-mail and public page are in English, even from a French
+    manager to a French-preferring browser."""
+    import email
+    from email import policy
+
+    valrive.locale = "en"
+    session.add(valrive)
+    session.commit()
+    post = make_post(session, valrive)
+    auth.login("manager@valrive.test")  # the manager's own interface stays French
+    send(auth, post)
+    auth.logout()
+    mail = session.exec(select(MailMessage).where(MailMessage.kind == "approval")).one()
+    message = email.message_from_bytes(mail.raw, policy=policy.default)
+    body = message.get_body(("plain",)).get_content()
+    assert message["subject"].startswith("Valrive: your opinion is requested on the post “Nouvelle piste")
+    assert "Hello Claire Dumont," in body and "would like your opinion on the post" in body
+    assert "(no account needed)" in body and "expires on" in body
+    assert "Bonjour" not in body and "votre avis" not in body and "expire le" not in body
+    link = mailed_link(session)
+    french_browser = {"Accept-Language": "fr-FR,fr;q=0.9"}
+    page = client.get(link, headers=french_browser).get_data(as_text=True)
+    assert 'lang="en"' in page and "Hello Claire Dumont, here is what is submitted to you" in page
+    assert ">Approve<" in page and "Bonjour" not in page and "Approuver" not in page
+    done = client.post(link, headers=french_browser, data={"decision": "approve", "comment": "",
+                                                            "csrf_token": csrf_token(client, "/login")})
+    assert "Thank you, your decision has been recorded" in done.get_data(as_text=True)
+    used = client.get(link, headers=french_browser).get_data(as_text=True)
+    assert "This link has already been used" in used and "Ce lien a déjà servi" not in used
