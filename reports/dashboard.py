@@ -18,7 +18,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import LazyString
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlmodel import Session, select
 
@@ -187,29 +189,29 @@ def _track_label(t: metrics.TrackFigures) -> str:
     return f"{t.audience_name} — {t.campaign_name}"
 
 
-_FIGURE_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("followers", "Abonnés", "int"),
-    ("viewers", "Spectateurs (organique et payant)", "int"),
-    ("organic_reach_estimate", "Portée organique (estimation)", "int"),
-    ("paid_reach", "Portée payante", "int"),
-    ("incremental_reach", "Portée ajoutée par la publicité", "int"),
-    ("uplift", "Multiplicateur (total ÷ organique)", "ratio"),
-    ("organic_reach_rate", "Taux de portée organique (publications non sponsorisées)", "rate"),
-    ("views_organic", "Vues organiques", "int"),
-    ("views_paid", "Vues payantes", "int"),
-    ("engagement", "Interactions", "int"),
-    ("spend_minor", "Dépense", "money"),
-    ("cost_per_thousand_minor", "Coût pour 1 000 personnes atteintes", "money"),
-    ("results", "Résultats", "int"),
-    ("cost_per_result_minor", "Coût par résultat", "money"),
-    ("value_of_results_minor", "Valeur des résultats", "money"),
-    ("return_ratio", "Retour ((valeur − dépense) ÷ dépense)", "rate"),
+_FIGURE_COLUMNS: tuple[tuple[str, LazyString, str], ...] = (
+    ("followers", _l("Abonnés"), "int"),
+    ("viewers", _l("Spectateurs (organique et payant)"), "int"),
+    ("organic_reach_estimate", _l("Portée organique (estimation)"), "int"),
+    ("paid_reach", _l("Portée payante"), "int"),
+    ("incremental_reach", _l("Portée ajoutée par la publicité"), "int"),
+    ("uplift", _l("Multiplicateur (total ÷ organique)"), "ratio"),
+    ("organic_reach_rate", _l("Taux de portée organique (publications non sponsorisées)"), "rate"),
+    ("views_organic", _l("Vues organiques"), "int"),
+    ("views_paid", _l("Vues payantes"), "int"),
+    ("engagement", _l("Interactions"), "int"),
+    ("spend_minor", _l("Dépense"), "money"),
+    ("cost_per_thousand_minor", _l("Coût pour 1 000 personnes atteintes"), "money"),
+    ("results", _l("Résultats"), "int"),
+    ("cost_per_result_minor", _l("Coût par résultat"), "money"),
+    ("value_of_results_minor", _l("Valeur des résultats"), "money"),
+    ("return_ratio", _l("Retour ((valeur − dépense) ÷ dépense)"), "rate"),
 )
 
 
 def figure_columns() -> tuple[tuple[str, str, str], ...]:
     """(attribute, translated title, kind) of every figure, in the dashboard's order."""
-    return tuple((name, _(title), kind) for name, title, kind in _FIGURE_COLUMNS)
+    return tuple((name, str(title), kind) for name, title, kind in _FIGURE_COLUMNS)
 
 
 def tables(data: DashboardData) -> dict[str, ChartTable]:

@@ -244,8 +244,8 @@ def ledger_csv() -> Any:
     tz = ZoneInfo(g.territory.timezone)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";" if semicolon else ",", lineterminator="\r\n")
-    writer.writerow(["Date", "Type", "Campagne", "Piste", "Sponsorisation", "Année", "Jour", "Montant", "Devise",
-                     "Motif", "Par", "Clé"])
+    writer.writerow([_("Date"), _("Type"), _("Campagne"), _("Piste"), _("Sponsorisation"), _("Année"), _("Jour"),
+                     _("Montant"), _("Devise"), _("Motif"), _("Par"), _("Clé")])
     for line in services.ledger_lines(session=session, campaign_id=campaign_id):
         amount = str(minor_to_major(line.amount_minor, line.currency).quantize(minor_to_major(1, line.currency)))
         writer.writerow([

@@ -133,3 +133,18 @@ def test_weekly_chart_draws_the_organic_ceiling_of_the_weeks_posts(analyst, data
     first_chart = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', html).group(1)
     svg = base64.b64decode(first_chart).decode()
     assert "Plafond organique : publications de la semaine × 10 % des abonnés" in svg
+
+
+def test_figure_columns_are_english_for_an_english_reader(analyst, auth, data) -> None:  # noqa: ANN001, F811
+    """Every figure's column title, on the page and in the CSV headers, is in the reader's language."""
+    auth.post("/preferences/locale", {"locale": "en", "next": "/t/valrive/"})
+    args = "period=custom&since=2026-11-09&until=2026-11-22"
+    csv_text = analyst.get(f"/t/valrive/dashboard.csv?table=headline&{args}").data.decode("utf-8-sig")
+    header = next(csv.reader(io.StringIO(csv_text)))
+    for english in ("From", "Followers", "Viewers (organic and paid)", "Reach added by advertising", "Organic views",
+                    "Paid views", "Value of results", "Return ((value − spend) ÷ spend)"):
+        assert english in header, english
+    assert not {"Vues organiques", "Vues payantes", "Valeur des résultats", "Abonnés"} & set(header)
+    page = analyst.get(f"/t/valrive/?{args}").get_data(as_text=True)
+    assert "Multiplier (total ÷ organic)" in page and "Organic reach rate (unboosted posts)" in page
+    assert "Portée ajoutée par la publicité" not in page and "Spectateurs (organique et payant)" not in page

@@ -141,6 +141,17 @@ def test_ledger_csv_for_french_excel(client, auth, web) -> None:
     assert list(csv.reader(io.StringIO(comma)))[1][7] == "1000.00"
 
 
+def test_ledger_csv_headers_follow_the_readers_language(client, auth, web) -> None:  # noqa: ANN001
+    """An English-speaking reader gets the ledger's column headers and kinds in English."""
+    auth.login("manager@valrive.test")
+    auth.post("/preferences/locale", {"locale": "en", "next": "/t/valrive/budgets/"})
+    text = client.get("/t/valrive/budgets/ledger.csv?sep=comma").get_data().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["Date", "Type", "Campaign", "Track", "Boost", "Year", "Day", "Amount", "Currency", "Reason",
+                       "By", "Key"]
+    assert rows[1][1] == "Approval"
+
+
 def test_api_boosts_and_budgets(client, app, session, web, graph_sandbox) -> None:
     """The API creates a boost, reads it, changes its status, and reads balances and the ledger."""
     from accounts.services import create_api_token, get_user_by_email
