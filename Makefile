@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint e2e install system-deps translations schema clean help
+.PHONY: run test lint e2e install system-deps translations messages schema clean help
 
 help:
 	@echo "make run   - install, migrate, seed the demo and serve it on http://127.0.0.1:$${PORT:-5000}/"
@@ -40,6 +40,16 @@ system-deps:
 
 translations: $(STAMP)
 	@$(BIN)/pybabel compile -d translations --statistics
+
+# Re-extract the French source strings and merge them into the English catalog (new entries come out
+# empty: translate them, then `make translations`). The keywords are every marker the code uses:
+# `_l` for lazy strings, and pgettext for a French word with two meanings ("Engagement": money set
+# aside vs. reactions to a post). Lines wrap at 120, as in the catalog.
+BABEL_KEYWORDS := -k _l -k lazy_gettext -k ngettext:1,2 -k lazy_ngettext:1,2 -k pgettext:1c,2 -k lazy_pgettext:1c,2
+messages: $(STAMP)
+	@tmp=$$(mktemp); $(BIN)/pybabel -q extract -F babel.cfg $(BABEL_KEYWORDS) -w 120 \
+	  --ignore-dirs='.venv node_modules tests bench migrations instance' -o $$tmp . && \
+	$(BIN)/pybabel -q update -i $$tmp -d translations --no-fuzzy-matching -w 120; rc=$$?; rm -f $$tmp; exit $$rc
 
 run: install
 	$(BIN)/python app.py

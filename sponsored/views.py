@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 from sqlmodel import select
 
@@ -35,7 +36,7 @@ KIND_LABELS = {
     LedgerKind.APPROVAL: _l("Approbation"),
     LedgerKind.ENVELOPE: _l("Enveloppe annuelle"),
     LedgerKind.ALLOCATION: _l("Allocation"),
-    LedgerKind.COMMITMENT: _l("Engagement"),
+    LedgerKind.COMMITMENT: lazy_pgettext("budget", "Engagement"),  # money set aside, not post reactions
     LedgerKind.RELEASE: _l("Libération"),
     LedgerKind.SPEND: _l("Dépense"),
 }

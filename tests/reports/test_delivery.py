@@ -330,3 +330,19 @@ def test_one_territory_failing_does_not_stop_the_others(app_ctx, session, smtp, 
         session.expire_all()
         failed = session.exec(select(Report)).one()
     assert failed.status == ReportStatus.FAILED and "Pango exploded" in failed.error
+
+
+def test_post_engagement_and_budget_commitment_are_told_apart_in_english(app_ctx, session, clock) -> None:  # noqa: ANN001
+    """French "Engagement" is reactions to a post in the report's posts table and money set aside in the
+    budget table: English reads "Engagement" for the first and "Committed" for the second."""
+    clock.freeze(AFTER)
+    territory = make_territory(session, "valrive")
+    make_sample(session, territory, last_monday=MONDAY, weeks=2)
+    with scoped(session, territory.id):
+        _report, data = delivery.generate_report(session=session, territory=territory, iso_week="2026-W47")
+    from reports import pdf
+
+    html = pdf.render_html(data, pdf.render_charts(data, locale="en", draw=False), mode="email", locale="en")
+    assert '<th scope="col" class="num">Engagement</th>' in html  # reactions, comments and shares
+    assert '<th scope="col" class="num">Committed</th>' in html  # the budget table
+    assert "Engagé" not in html and "Commitment</th>" not in html

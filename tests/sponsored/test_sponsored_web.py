@@ -152,6 +152,20 @@ def test_ledger_csv_headers_follow_the_readers_language(client, auth, web) -> No
     assert rows[1][1] == "Approval"
 
 
+def test_a_ledger_commitment_reads_commitment_in_english(client, auth, session, web, graph_sandbox) -> None:  # noqa: ANN001
+    """Money set aside for a boost (French "Engagement") is a "Commitment" in English, never "Engagement"."""
+    world, post = web
+    auth.login("editor@valrive.test")
+    auth.post("/preferences/locale", {"locale": "en", "next": "/t/valrive/budgets/"})
+    response = auth.post(f"/t/valrive/budgets/posts/{post.id}/boost", _form(post, "50"))
+    assert response.status_code == 302
+    detail = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "<td>Commitment</td>" in detail and "<td>Engagement</td>" not in detail
+    text = client.get("/t/valrive/budgets/ledger.csv?sep=comma").get_data().decode("utf-8-sig")
+    kinds = {row[1] for row in csv.reader(io.StringIO(text))}
+    assert "Commitment" in kinds and "Engagement" not in kinds
+
+
 def test_api_boosts_and_budgets(client, app, session, web, graph_sandbox) -> None:
     """The API creates a boost, reads it, changes its status, and reads balances and the ledger."""
     from accounts.services import create_api_token, get_user_by_email
