@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlmodel import Session, SQLModel, select
 
@@ -28,6 +29,7 @@ from accounts.models import (
 from accounts.services import Actor, audit
 from core.db import utc_now
 from core.errors import DomainError
+from core.i18n import supported_locale
 from core.mail import send_mail
 from core.security import decrypt, encrypt
 from facebook import AuthError, Connection, ConnectionCheck, FacebookClient, FacebookError, RetryPolicy
@@ -202,9 +204,8 @@ def mark_to_reconnect(*, session: Session, territory: Territory, error: Exceptio
     ).all()
     settings = current_app.config["RAYONNE_SETTINGS"]
     for admin in admins:
-        send_mail(
-            session=session, territory_id=territory.id, to=admin.email, kind="alert",
-            subject=_("Rayonne : la connexion Facebook de %(name)s doit être renouvelée", name=territory.name),
-            text=render_template("accounts/email/reconnect.txt", territory=territory, base_url=settings.BASE_URL),
-        )
+        with force_locale(supported_locale(admin.locale, territory.locale)):  # each admin's own language
+            subject = _("Rayonne : la connexion Facebook de %(name)s doit être renouvelée", name=territory.name)
+            text = render_template("accounts/email/reconnect.txt", territory=territory, base_url=settings.BASE_URL)
+        send_mail(session=session, territory_id=territory.id, to=admin.email, kind="alert", subject=subject, text=text)
     logger.warning("Facebook connection of territory %s marked to reconnect: %s", territory.slug, error)

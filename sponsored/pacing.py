@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import render_template
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +35,7 @@ from accounts.models import Membership, Role, Territory, User
 from accounts.services import Actor, audit
 from campaigns.models import Campaign, ContentTrack
 from core.db import utc_now
+from core.i18n import supported_locale
 from core.mail import send_mail
 from facebook import AuthError, FacebookClient, FacebookError
 from sponsored import services
@@ -215,17 +217,18 @@ def raise_alert(
     except IntegrityError:
         return None
     for user in managers(session=session, territory=territory):
-        send_mail(session=session, territory_id=territory.id, to=user.email, kind="alert",
-                  subject=_("Rayonne — budget de %(name)s : %(what)s", name=territory.name, what=alert_title(kind)),
-                  text=render_template("sponsored/email/alert.txt", territory=territory, alert=alert,
-                                       title=alert_title(kind)))
+        with force_locale(supported_locale(user.locale, territory.locale)):  # each manager's own language
+            subject = _("Rayonne — budget de %(name)s : %(what)s", name=territory.name, what=alert_title(kind))
+            text = render_template("sponsored/email/alert.txt", territory=territory, alert=alert,
+                                   title=alert_title(kind))
+        send_mail(session=session, territory_id=territory.id, to=user.email, kind="alert", subject=subject, text=text)
         alert.mailed = True
     session.add(alert)
     return alert
 
 
 ALERT_TITLES = {
-    AlertKind.ALLOCATION_80: _l("80 % d'une allocation dépensés"),
+    AlertKind.ALLOCATION_80: _l("allocation dépensée à 80 %"),  # not "80 % d'une": babel reads "% d" as a placeholder
     AlertKind.ALLOCATION_100: _l("allocation entièrement dépensée"),
     AlertKind.PACING_LOW: _l("dépense en retard sur le plan"),
     AlertKind.PACING_HIGH: _l("dépense en avance sur le plan"),

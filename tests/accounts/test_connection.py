@@ -75,3 +75,22 @@ def test_expired_token_stops_the_connection_and_tells_admins(app, client, auth, 
             assert "renouvelée" in exc.message
         else:
             raise AssertionError("client_for must refuse a connection to reconnect")
+
+
+def test_reconnect_mail_is_in_each_admins_language(app, client, auth, session, graph_sandbox) -> None:  # noqa: ANN001
+    """The "renew the connection" e-mail reaches each admin in their own language, not the language of the
+    admin whose click found the expired token."""
+    territory = make_territory(session, "valrive", "Valrive")
+    make_user(session, "admin@valrive.test", territory, Role.ADMIN)
+    jane = make_user(session, "jane@valrive.test", territory, Role.ADMIN)
+    jane.locale = "en"
+    session.add(jane)
+    session.commit()
+    ids = connect_sandbox(app, session, territory, graph_sandbox)
+    graph_sandbox.control.add_fault("expired_token", target=ids["page_token"])
+    graph_sandbox.control.add_fault("expired_token", target=ids["ads_token"])
+    auth.login("admin@valrive.test")  # French
+    auth.post("/t/valrive/admin/connection/test")
+    mails = {m.to_addr: m for m in session.exec(select(MailMessage).where(MailMessage.kind == "alert"))}
+    assert mails["jane@valrive.test"].subject == "Rayonne: the Facebook connection of Valrive must be renewed"
+    assert mails["admin@valrive.test"].subject == "Rayonne : la connexion Facebook de Valrive doit être renouvelée"

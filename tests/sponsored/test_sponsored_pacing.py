@@ -192,3 +192,26 @@ def test_expired_token_stops_facebook_work_but_not_alerts(app, session, world, f
     assert run.errors >= 1
     assert get_connection(session=session).status == ConnectionStatus.TO_RECONNECT
     assert {a.kind for a in pacing.open_alerts(session=session)} == {AlertKind.ALLOCATION_80}
+
+
+def test_budget_alert_mail_is_in_each_managers_language(app, session, world, ctx) -> None:  # noqa: ANN001
+    """Each manager gets the budget alert e-mail in their own language, whoever or whatever raised it."""
+    import email
+    from email import policy
+
+    jane = make_user(session, "jane@valrive.test", world.territory, role=Role.MANAGER)
+    jane.locale = "en"
+    session.add(jane)
+    make_user(session, "manager@valrive.test", world.territory, role=Role.MANAGER)
+    pacing.raise_alert(session=session, territory=world.territory, key="test-80", kind=AlertKind.ALLOCATION_80,
+                       message="Piste Touristes : 80 % dépensés", campaign_id=world.campaign.id)
+    mails = {m.to_addr: m for m in session.exec(select(MailMessage).where(MailMessage.kind == "alert"))}
+
+    def body(mail: MailMessage) -> str:
+        return email.message_from_bytes(mail.raw, policy=policy.default).get_body(("plain",)).get_content()
+
+    english, french = mails["jane@valrive.test"], mails["manager@valrive.test"]
+    assert english.subject.endswith("budget: allocation 80% spent")
+    assert "Hello," in body(english) and "The spending cap set on Facebook remains the limit" in body(english)
+    assert "Bonjour" not in body(english) and "plafond de dépense" not in body(english)
+    assert french.subject.endswith(": allocation dépensée à 80 %") and "Bonjour," in body(french)
