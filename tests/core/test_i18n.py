@@ -59,3 +59,20 @@ def test_percent_follows_the_locale(app) -> None:  # noqa: ANN001
         assert percent(0.227) == "22,7\xa0%"
     with app.test_request_context(), force_locale("en"):
         assert percent(0.227) == "22.7%"
+
+
+def test_english_catalog_is_complete_and_consistent() -> None:
+    """Every entry of the English catalog is translated, none is fuzzy, and each keeps its msgid's placeholders."""
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    po_path = Path(__file__).resolve().parents[2] / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+    with po_path.open("rb") as po_file:
+        catalog = read_po(po_file)
+    entries = [m for m in catalog if m.id]
+    assert len(entries) > 1000
+    untranslated = [m.id for m in entries if not all(m.string if isinstance(m.string, tuple) else (m.string,))]
+    fuzzy = [m.id for m in entries if m.fuzzy]
+    inconsistent = [(m.id, [str(e) for e in errors]) for m, errors in catalog.check()]
+    assert (untranslated, fuzzy, inconsistent) == ([], [], [])
