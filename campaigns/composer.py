@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
 from sqlmodel import Session
@@ -38,6 +39,14 @@ IMAGE_NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp)$")
 
 class ImageRefused(ValueError):
     """The file is not an image Rayonne accepts; the message says why, in French."""
+
+
+def upload_dir() -> Path:
+    """Where images are stored: RAYONNE_UPLOAD_DIR in the app config, else instance/uploads.
+
+    Read by the composer's pages and by the publishing job (which sends the image to Facebook).
+    """
+    return Path(current_app.config.get("RAYONNE_UPLOAD_DIR") or Path(current_app.instance_path) / "uploads")
 
 
 def check_image(data: bytes) -> str:

@@ -16,6 +16,13 @@ compare-and-set update and that is *committed* before the request leaves. Then:
 * `AuthError` → the connection is marked "to reconnect" (admins are e-mailed) and the territory skipped;
 * `InvalidRequestError`, `PolicyError`, `FacebookPermissionError` → ``failed`` with Facebook's reason.
 
+**Photo posts.** A post with an image goes out as a photo post (`FacebookClient.publish_photo`): the image
+is uploaded with the text, and the link — which carries its UTM parameters — is written in the message
+after a blank line (a photo post has no link field, and Graph no longer lets a Page put its own picture
+on a link to a domain it does not own). What is sent is computed once (:func:`outgoing`) and the same
+message is what reconciliation looks for. An image whose file is no longer on disk fails the post before
+anything is sent.
+
 A post due longer ago than ``PUBLISH_MISSED_AFTER_HOURS`` (the scheduler was down, the territory not
 connected) is marked ``missed`` instead of going out late; a shorter delay publishes it when the
 scheduler comes back. A territory without a usable connection is skipped (its due posts say why).
@@ -27,6 +34,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from flask import current_app
 from flask_babel import format_datetime
@@ -37,7 +45,7 @@ from sqlmodel import Session, select
 from accounts.connection import NotConnected, client_for, mark_to_reconnect
 from accounts.models import Territory
 from accounts.services import Actor, audit
-from campaigns import electoral, workflow
+from campaigns import composer, electoral, workflow
 from campaigns.models import Post, PostStatus
 from core.db import ALL, scoped, utc_now
 from facebook import (
@@ -89,6 +97,30 @@ class Tally:
         if self.errors:
             text += f"; {self.errors} error(s), see the log"
         return text
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What a post sends to the Page: the same for the call and for any later reconciliation."""
+
+    message: str
+    link: str | None
+    image: Path | None = None  # a photo post: the file to upload
+    image_missing: bool = False  # the post has an image, but its file is not on disk
+
+
+def outgoing(*, post: Post, territory: Territory) -> Outgoing:
+    """The message, link and image of a post as they go to Facebook.
+
+    Without an image: the text and the link (a link post). With one: a photo post whose message is the
+    text, a blank line and the link (UTM parameters included); the link field stays empty.
+    """
+    if not post.image_path:
+        return Outgoing(message=post.message, link=post.link)
+    message = "\n\n".join(part for part in (post.message.rstrip(), post.link) if part)
+    name = post.image_path.rsplit("/", 1)[-1]
+    image = composer.image_file(upload_dir=composer.upload_dir(), territory=territory, name=name)
+    return Outgoing(message=message, link=None, image=image, image_missing=image is None)
 
 
 def publish_due(*, session: Session) -> str:
@@ -176,11 +208,12 @@ def _handle(
             session.add(post)
         return "waiting"
     previous = S.APPROVED if post.status == S.APPROVED else S.SCHEDULED
+    out = outgoing(post=post, territory=territory)
     if post.status == S.PUBLISHING:
         if post.publish_started_at is not None and post.publish_started_at > now - IN_FLIGHT_GRACE:
             return "in_flight"
         try:
-            found = _reconcile(session=session, client=client, post=post)
+            found = _reconcile(session=session, client=client, post=post, out=out)
         except AuthError as exc:
             mark_to_reconnect(session=session, territory=territory, error=exc)
             return "stop"
@@ -206,11 +239,20 @@ def _handle(
                 n=post.publish_attempts))
             tally.failed += 1
             return "failed"
+    if out.image_missing:
+        _mark_failed(session=session, post=post, reason=_missing_image())
+        tally.failed += 1
+        return "failed"
     if not _claim(session=session, post=post, now=now):
         return "skipped"
     session.commit()  # the intent is durable before Facebook hears of it
-    return _call(session=session, territory=territory, client=client, post=post, now=now, previous=previous,
-                 tally=tally)
+    return _call(session=session, territory=territory, client=client, post=post, out=out, now=now,
+                 previous=previous, tally=tally)
+
+
+def _missing_image() -> str:
+    return _("L'image jointe n'est plus sur le serveur : rien n'a été envoyé à Facebook. Remettez la publication "
+             "en brouillon pour remplacer ou retirer l'image, puis programmez-la de nouveau.")
 
 
 def _claim(*, session: Session, post: Post, now: datetime) -> bool:
@@ -232,15 +274,22 @@ def _claim(*, session: Session, post: Post, now: datetime) -> bool:
 
 
 def _call(
-    *, session: Session, territory: Territory, client: FacebookClient, post: Post, now: datetime,
+    *, session: Session, territory: Territory, client: FacebookClient, post: Post, out: Outgoing, now: datetime,
     previous: PostStatus, tally: Tally,
 ) -> str:
     try:
-        fb_post_id = client.publish_post(message=post.message, link=post.link)
+        if out.image is not None:
+            fb_post_id = client.publish_photo(message=out.message, image=out.image)
+        else:
+            fb_post_id = client.publish_post(message=out.message, link=out.link)
+    except FileNotFoundError:  # the image went away since it was checked: read before any request
+        _mark_failed(session=session, post=post, reason=_missing_image())
+        tally.failed += 1
+        return "failed"
     except OutcomeUnknownError as exc:
         logger.warning("Post %s: answer lost (%s); reconciling", post.id, exc)
         try:
-            found = _reconcile(session=session, client=client, post=post)
+            found = _reconcile(session=session, client=client, post=post, out=out)
         except FacebookError as again:
             logger.warning("Post %s: reconciliation failed too (%s)", post.id, again)
             found = None
@@ -287,10 +336,10 @@ def _call(
     return "published"
 
 
-def _reconcile(*, session: Session, client: FacebookClient, post: Post) -> str | None:
+def _reconcile(*, session: Session, client: FacebookClient, post: Post, out: Outgoing) -> str | None:
     """The id of this post on the Page if an earlier attempt created it, else ``None``. Calls Facebook: read."""
     since = (post.publish_started_at or post.planned_at or utc_now()) - RECONCILE_MARGIN
-    found = client.find_post(message=post.message, link=post.link, since=since)
+    found = client.find_post(message=out.message, link=out.link, since=since)
     if found is None:
         return None
     owner = session.exec(select(Post.id).where(Post.fb_post_id == found, Post.id != post.id)).first()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -70,11 +69,6 @@ def _get_or_404(getter: Any, **kwargs: Any) -> Any:
         return getter(session=get_session(), **kwargs)
     except NotFound:
         abort(404)
-
-
-def upload_dir() -> Path:
-    """Where images are stored: RAYONNE_UPLOAD_DIR in the app config, else instance/uploads."""
-    return Path(current_app.config.get("RAYONNE_UPLOAD_DIR") or Path(current_app.instance_path) / "uploads")
 
 
 @bp.app_template_filter("media_url")
@@ -340,12 +334,13 @@ def compose(campaign_id: int) -> Any:
     errors: dict[str, str] = {}
     variants = []
     for track, _audience in tracks:
-        image_path = composer.owned_image_path(upload_dir=upload_dir(), territory=g.territory,
+        image_path = composer.owned_image_path(upload_dir=composer.upload_dir(), territory=g.territory,
                                                value=form.get(f"image_path_{track.id}"))
         upload = request.files.get(f"image_{track.id}")
         if upload is not None and upload.filename:
             try:
-                image_path = composer.save_image(data=upload.read(), upload_dir=upload_dir(), territory=g.territory)
+                image_path = composer.save_image(data=upload.read(), upload_dir=composer.upload_dir(),
+                                                  territory=g.territory)
             except composer.ImageRefused as exc:
                 errors[f"image_{track.id}"] = str(exc)
         if form.get(f"remove_image_{track.id}"):
@@ -393,7 +388,7 @@ def _render_composer(campaign: Campaign, story: Story | None, tracks: list[Any],
 @require_role(Role.ANALYST)
 def media(filename: str) -> Any:
     """An image of this territory (never another's: the folder is the territory's)."""
-    path = composer.image_file(upload_dir=upload_dir(), territory=g.territory, name=filename)
+    path = composer.image_file(upload_dir=composer.upload_dir(), territory=g.territory, name=filename)
     if path is None:
         abort(404)
     response = send_file(path, mimetype=composer.MIMETYPES[path.suffix.lstrip(".")], max_age=3600)
@@ -445,7 +440,8 @@ def post_edit(post_id: int) -> Any:
         upload = request.files.get("image")
         if upload is not None and upload.filename:
             try:
-                image_path = composer.save_image(data=upload.read(), upload_dir=upload_dir(), territory=g.territory)
+                image_path = composer.save_image(data=upload.read(), upload_dir=composer.upload_dir(),
+                                                  territory=g.territory)
             except composer.ImageRefused as exc:
                 errors["image"] = str(exc)
         if form.get("remove_image"):

@@ -13,19 +13,22 @@ retried only when Facebook certainly did nothing** (a rate-limit refusal, a conn
 any other failure of a create raises :class:`~facebook.errors.OutcomeUnknownError`. The ``create_*``
 methods then reconcile by themselves when asked to (``reconcile=True``, the default): they look the
 object up by its name — Rayonne names every object after its own id, e.g. ``rayonne:boost:42:adset``
-— and return the existing id instead of creating a second object. ``publish_post`` does the same with
-``reconcile_since`` (the time the intent was recorded), matching on the message and link.
+— and return the existing id instead of creating a second object. ``publish_post`` and ``publish_photo`` do
+the same with ``reconcile_since`` (the time the intent was recorded), matching on the message and link.
 
 Side effects are named in each docstring: "Calls Facebook: read" or "Calls Facebook: write".
 """
 
 from __future__ import annotations
 
+import io
 import logging
+import mimetypes
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypeVar
 
 import requests
@@ -86,7 +89,8 @@ _NON_DELETED = {
     ],
 }  # fmt: skip
 _POST_FIELDS = (
-    "id,message,created_time,permalink_url,is_published,scheduled_publish_time,attachments{url,unshimmed_url}"
+    "id,message,created_time,permalink_url,is_published,scheduled_publish_time,"
+    "attachments{type,url,unshimmed_url}"
 )
 
 
@@ -314,35 +318,93 @@ class FacebookClient:
         If the answer is lost (:class:`OutcomeUnknownError`) and ``reconcile_since`` is given, the post
         is looked up with :meth:`find_post` and its id returned; otherwise the error is raised.
         """
-        params: dict[str, Any] = {"message": message}
+        params: dict[str, Any] = {"message": message, **_publishing(scheduled_at, published)}
         if link:
             params["link"] = link
-        if scheduled_at is not None:
-            params["published"] = False
-            params["scheduled_publish_time"] = _unix(scheduled_at)
+        created = self._create_or_reconcile(
+            lambda: Page(self._page, api=self._page_api).create_feed(params=params),
+            "publish_post",
+            message=message,
+            link=link,
+            reconcile_since=reconcile_since,
+        )
+        return created if isinstance(created, str) else str(created["id"])
+
+    def publish_photo(
+        self,
+        *,
+        message: str,
+        image: Path | bytes,
+        filename: str | None = None,
+        scheduled_at: datetime | None = None,
+        published: bool = True,
+        reconcile_since: datetime | None = None,
+    ) -> str:
+        """Create a Page **photo post** and return its post id ``<page>_<post>`` (not the photo's id).
+
+        Calls Facebook: write (Page token): one multipart ``POST /{page}/photos`` carrying the image as
+        ``source``. ``image`` is a file (read once, before any request) or its bytes with ``filename``.
+        ``scheduled_at`` and ``published`` work as for :meth:`publish_post`, and so does the
+        reconciliation after a lost answer (by message, since ``reconcile_since``).
+
+        Why a photo post and not a link post with a custom picture: since Graph v2.11 the ``picture``
+        (and ``name``, ``caption``, ``description``) of a link post can only be overridden for links to
+        a domain the Page owns, and territories link to tourism offices, events and partners. A photo
+        post shows the image at full size whatever the link; the link goes in ``message`` (the caller
+        writes it there, UTM parameters included, and Facebook makes it clickable).
+        """
+        if isinstance(image, Path):
+            data, name = image.read_bytes(), filename or image.name
         else:
-            params["published"] = bool(published)
+            if not filename:
+                raise ValueError("publish_photo needs a filename with image bytes")
+            data, name = image, filename
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        params: dict[str, Any] = {"message": message, **_publishing(scheduled_at, published)}
+
+        def upload() -> dict[str, Any]:
+            # A fresh file object per attempt: a retried request must send the whole image again.
+            files = {"source": (name, io.BytesIO(data), content_type)}
+            answer = self._page_api.call("POST", (self._page, "photos"), params=params, files=files).json()
+            return answer if isinstance(answer, dict) else {}
+
+        created = self._create_or_reconcile(
+            upload, "publish_photo", message=message, link=None, reconcile_since=reconcile_since
+        )
+        if isinstance(created, str):
+            return created
+        if not created.get("post_id"):
+            # The photo exists but its post is not named: let the caller reconcile by message.
+            raise FacebookError(f"Facebook created photo {created.get('id')} without naming its post")
+        return str(created["post_id"])
+
+    def _create_or_reconcile(
+        self,
+        create: Callable[[], T],
+        what: str,
+        *,
+        message: str,
+        link: str | None,
+        reconcile_since: datetime | None,
+    ) -> T | str:
+        """Run a Page create; if its answer is lost, the id of the post found instead (or the error)."""
         try:
-            created = self._pages(
-                lambda: Page(self._page, api=self._page_api).create_feed(params=params),
-                "publish_post",
-                creates=True,
-            )
+            return self._pages(create, what, creates=True)
         except OutcomeUnknownError:
             if reconcile_since is None:
                 raise
             found = self.find_post(message=message, link=link, since=reconcile_since)
             if found is None:
                 raise
-            logger.info("publish_post: answer lost, reconciled with existing post %s", found)
+            logger.info("%s: answer lost, reconciled with existing post %s", what, found)
             return found
-        return str(created["id"])
 
     def list_posts(self, *, since: datetime | None = None, scheduled: bool = False) -> list[dict[str, Any]]:
         """List the Page's published (or scheduled) posts, newest first. Calls Facebook: read.
 
-        Each dict has ``id``, ``message``, ``link``, ``created_time`` (aware datetime), ``permalink_url``,
-        ``is_published`` and ``scheduled_publish_time`` (aware datetime or ``None``).
+        Each dict has ``id``, ``message``, ``link`` (of a link post; ``None`` for a photo post, whose
+        link is in its message), ``photo`` (a photo post), ``created_time`` (aware datetime),
+        ``permalink_url``, ``is_published`` and ``scheduled_publish_time`` (aware datetime or ``None``).
         """
         edge = "scheduled_posts" if scheduled else "published_posts"
         return self._list_posts_edge(edge, since)
@@ -1054,11 +1116,22 @@ def _insights_day(end_time: Any) -> date | None:
     return (moment - timedelta(days=1)).date() if moment else None
 
 
+def _publishing(scheduled_at: datetime | None, published: bool) -> dict[str, Any]:
+    """The ``published`` / ``scheduled_publish_time`` params of a Page create."""
+    if scheduled_at is not None:
+        return {"published": False, "scheduled_publish_time": _unix(scheduled_at)}
+    return {"published": bool(published)}
+
+
 def _post_dict(raw: dict[str, Any]) -> dict[str, Any]:
     link = None
+    photo = False
     attachments = raw.get("attachments")
     if isinstance(attachments, dict):
         for item in attachments.get("data") or []:
+            if item.get("type") == "photo":  # the photo's page on Facebook, not the post's link
+                photo = True
+                continue
             link = item.get("unshimmed_url") or item.get("url")
             if link:
                 break
@@ -1066,6 +1139,7 @@ def _post_dict(raw: dict[str, Any]) -> dict[str, Any]:
         "id": str(raw.get("id")),
         "message": raw.get("message"),
         "link": link,
+        "photo": photo,
         "created_time": _parse_time(raw.get("created_time")),
         "permalink_url": raw.get("permalink_url"),
         "is_published": bool(raw.get("is_published", True)),

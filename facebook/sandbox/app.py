@@ -3,6 +3,10 @@
 Graph requests look like ``/v26.0/<id>[/<edge>][/]?access_token=…`` (the version prefix is optional);
 ``POST /v26.0/`` with a ``batch`` parameter is a batch. Control requests live under ``/_sandbox/`` and
 speak plain JSON. See ``facebook/sandbox/README.md`` for the whole behaviour.
+
+Files of a multipart request (``POST /{page}/photos`` with ``source``) reach the operation's params as
+:class:`~facebook.sandbox.wire.Upload` values. Files attached to a batch request (Graph's
+``attached_files``) are not supported: such a batch is answered with a clear ``#100`` error.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from facebook.sandbox.faults import TRANSPORT_KINDS, FaultBook
 from facebook.sandbox.graph import GraphAPI
 from facebook.sandbox.simulation import ad_effective_status, iso_time, minor
 from facebook.sandbox.state import KIND_LABEL, SandboxState
-from facebook.sandbox.wire import Answer, GraphError, Op, fbtrace_id, parse_time
+from facebook.sandbox.wire import Answer, GraphError, Op, Upload, fbtrace_id, parse_time
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +117,8 @@ class SandboxApp:
                 },
                 500,
             )
+        finally:
+            request.close()  # uploaded files are spooled to temporary files
         return response(environ, start_response)
 
     # ------------------------------------------------------------------ counters
@@ -171,6 +177,9 @@ class SandboxApp:
             body = request.get_json(silent=True) if request.is_json else None
             if isinstance(body, dict):  # Graph also takes JSON bodies; keep the form-encoding conventions
                 params.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()})
+            for name, storage in request.files.items():  # multipart uploads (e.g. a photo's "source")
+                content_type = storage.mimetype or "application/octet-stream"
+                params[name] = Upload.of(storage.filename or name, content_type, storage.read())
         token = params.pop("access_token", None)
         method = request.method.upper()
         base_url = request.host_url.rstrip("/")
@@ -224,6 +233,8 @@ class SandboxApp:
         return owners
 
     def _batch(self, params: dict[str, Any], token: str | None, base_url: str, version: str) -> Response:
+        if any(isinstance(value, Upload) for value in params.values()):
+            return _json(_batch_files_error().body(), 400, self._app_headers(version))
         try:
             specs = json.loads(params["batch"])
             if not isinstance(specs, list):
@@ -407,6 +418,7 @@ class SandboxApp:
                         "id": p["id"],
                         "message": p.get("message"),
                         "link": p.get("link"),
+                        "photo": p.get("photo"),  # id, format, width, height, size, sha256 (photo posts)
                         "is_published": bool(p.get("is_published")),
                         "deleted": bool(p.get("deleted")),
                         "created_time": iso_time(p["created_time"]),
@@ -591,6 +603,8 @@ def _split_relative_url(relative_url: str) -> tuple[list[str], dict[str, str]]:
 def _batch_op(spec: Any, token: str | None, base_url: str, version: str) -> Op | GraphError:
     if not isinstance(spec, dict) or not spec.get("relative_url"):
         return GraphError("(#100) Each batch operation needs a relative_url", blame=["batch"])
+    if spec.get("attached_files"):
+        return _batch_files_error()
     method = str(spec.get("method") or "GET").upper()
     segments, params = _split_relative_url(str(spec["relative_url"]))
     body = spec.get("body")
@@ -598,6 +612,14 @@ def _batch_op(spec: Any, token: str | None, base_url: str, version: str) -> Op |
         params.update(parse_qsl(body, keep_blank_values=True))
     op_token = params.pop("access_token", None) or token
     return Op(method, segments, params, op_token, base_url=base_url, version=version, in_batch=True)
+
+
+def _batch_files_error() -> GraphError:
+    return GraphError(
+        "(#100) The sandbox does not support files attached to a batch request (attached_files): "
+        "send each upload as its own request",
+        blame=["batch"],
+    )
 
 
 def _entry(answer: Answer, headers: dict[str, str]) -> dict[str, Any]:

@@ -9,13 +9,17 @@ The wire format's building blocks are in :mod:`facebook.sandbox.wire`, the insig
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import math
+import warnings
 from collections.abc import Callable
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
+
+from PIL import Image
 
 from facebook.sandbox import insights, reference, simulation
 from facebook.sandbox.faults import FaultBook
@@ -33,6 +37,7 @@ from facebook.sandbox.wire import (
     FieldSpec,
     GraphError,
     Op,
+    Upload,
     compare,
     cursor,
     money_string,
@@ -182,6 +187,7 @@ class GraphAPI:
             return False
         return (kind, op.segments[1]) in {
             ("pages", "feed"),
+            ("pages", "photos"),
             ("accounts", "campaigns"),
             ("accounts", "adsets"),
             ("accounts", "ads"),
@@ -229,6 +235,7 @@ class GraphAPI:
                 ("GET", "scheduled_posts"): posts,
                 ("GET", "ads_posts"): posts,
                 ("POST", "feed"): self._create_post,
+                ("POST", "photos"): self._create_photo,
                 ("GET", "insights"): lambda op, node, tok: insights.page_insights(self.state, op, node),
             },
             "posts": {
@@ -291,7 +298,8 @@ class GraphAPI:
                 "'Page Public Content Access' feature.",
                 code=10,
             )
-        wants_page_token = (op.method == "POST" and len(op.segments) == 2 and op.segments[1] == "feed") or (
+        publishing = op.method == "POST" and len(op.segments) == 2 and op.segments[1] in ("feed", "photos")
+        wants_page_token = publishing or (
             len(op.segments) == 2 and op.segments[1] == "insights"
         )
         if wants_page_token and token["kind"] != "page":
@@ -360,7 +368,12 @@ class GraphAPI:
                 "scheduled_publish_time": int(node["scheduled_publish_time"])
                 if node.get("scheduled_publish_time") and not node.get("is_published")
                 else None,
-                "status_type": "shared_story" if node.get("link") else "mobile_status_update",
+                "status_type": "added_photos"
+                if node.get("photo")
+                else "shared_story"
+                if node.get("link")
+                else "mobile_status_update",
+                "full_picture": _photo_src(node["photo"]) if node.get("photo") else None,
                 "from": {"name": data["pages"][node["page_id"]]["name"], "id": node["page_id"]},
             }
         if kind == "accounts":
@@ -437,7 +450,11 @@ class GraphAPI:
                 "object_story_id": node.get("object_story_id"),
                 "effective_object_story_id": node.get("object_story_id"),
                 "body": (post or {}).get("message"),
-                "object_type": "SHARE" if (post or {}).get("link") else "STATUS",
+                "object_type": "PHOTO"
+                if (post or {}).get("photo")
+                else "SHARE"
+                if (post or {}).get("link")
+                else "STATUS",
             }
         if kind == "ads":
             return {
@@ -483,6 +500,8 @@ class GraphAPI:
             if spec.name == "insights":
                 return insights.post_insights(self.state, node, dict(spec.modifiers))
             if spec.name == "attachments":
+                if node.get("photo"):
+                    return {"data": [_subset(_photo_attachment(node), spec.subfields)]}
                 if not node.get("link"):
                     return None
                 item = {
@@ -761,26 +780,82 @@ class GraphAPI:
         link = op.params.get("link")
         if not message and not link:
             raise GraphError("(#100) Missing message or attachment", blame=["message"])
-        published = p_bool(op.params, "published", True)
+        published, when = self._publishing(op)
+        post = self._new_post(page, message=message, link=link, published=published, when=when)
+        return {"id": post["id"]}
+
+    def _create_photo(self, op: Op, page: dict[str, Any], token: dict[str, Any]) -> dict[str, Any]:
+        """``POST /{page}/photos``: a photo post, published, scheduled or unpublished like a feed post.
+
+        The photo is a multipart file ``source`` (its bytes must be an image: the name and the declared
+        content type do not count) or a ``url`` (recorded, not fetched: the sandbox never goes out).
+        ``message``, ``published`` and ``scheduled_publish_time`` follow the feed's rules. Answers
+        ``{"id": <photo id>, "post_id": <page>_<post>}``. Only single requests carry files: a batch with
+        attached files is refused by the app (``#100``).
+        """
+        source, url = op.params.get("source"), op.params.get("url")
+        if isinstance(source, Upload) and source.size:
+            image = _image_info(source.data)
+            if image is None:
+                raise GraphError("(#324) Missing or invalid image file", code=324, blame=["source"])
+            kind, width, height = image
+            photo: dict[str, Any] = {
+                "format": kind,
+                "width": width,
+                "height": height,
+                "size": source.size,
+                "sha256": source.sha256,
+                "filename": source.filename,
+            }
+        elif url and not source:
+            parts = urlsplit(str(url))
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise GraphError("(#100) url should represent a valid URL", blame=["url"])
+            photo = {"url": str(url)}
+        else:  # no file, an empty one, or "source" sent as a plain form field
+            raise GraphError("(#324) Requires upload file", code=324, blame=["source"])
+        published, when = self._publishing(op)
+        photo["id"] = self.state.new_id("object")
+        message = op.params.get("message") or ""
+        post = self._new_post(page, message=message, link=None, published=published, when=when, photo=photo)
+        return {"id": photo["id"], "post_id": post["id"]}
+
+    def _publishing(self, op: Op) -> tuple[bool, float | None]:
+        """``published`` and the checked ``scheduled_publish_time`` (10 min to 30 days ahead) of a create."""
+        published = bool(p_bool(op.params, "published", True))
         scheduled = op.params.get("scheduled_publish_time")
+        if not scheduled:
+            return published, None
+        if published:
+            raise GraphError(
+                "(#100) Published posts cannot have a scheduled publish time",
+                user_title="Scheduled post",
+                user_msg="Set published=false to schedule a post.",
+                blame=["published"],
+            )
+        when = parse_time(scheduled, "scheduled_publish_time")
         clock = self.state.clock
-        when = None
-        if scheduled:
-            if published:
-                raise GraphError(
-                    "(#100) Published posts cannot have a scheduled publish time",
-                    user_title="Scheduled post",
-                    user_msg="Set published=false to schedule a post.",
-                    blame=["published"],
-                )
-            when = parse_time(scheduled, "scheduled_publish_time")
-            if not clock + 600 <= when <= clock + 30 * 86400:
-                raise GraphError(
-                    "(#100) The specified scheduled publish time is invalid.",
-                    user_title="Invalid scheduled publish time",
-                    user_msg="The scheduled time must be between 10 minutes and 30 days from now.",
-                    blame=["scheduled_publish_time"],
-                )
+        if not clock + 600 <= when <= clock + 30 * 86400:
+            raise GraphError(
+                "(#100) The specified scheduled publish time is invalid.",
+                user_title="Invalid scheduled publish time",
+                user_msg="The scheduled time must be between 10 minutes and 30 days from now.",
+                blame=["scheduled_publish_time"],
+            )
+        return published, when
+
+    def _new_post(
+        self,
+        page: dict[str, Any],
+        *,
+        message: Any,
+        link: Any,
+        published: bool,
+        when: float | None,
+        photo: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Store a post (with its photo, if any) and publish it now unless unpublished or scheduled."""
+        clock = self.state.clock
         post_id = f"{page['id']}_{self.state.new_id('post')}"
         post = {
             "id": post_id,
@@ -793,11 +868,13 @@ class GraphAPI:
             "scheduled_publish_time": when,
             "dark": not published and not when,
         }
+        if photo is not None:
+            post["photo"] = photo
         self.state.data["posts"][post_id] = post
         if published:
             simulation.publish(self.state, post, clock)
         self.state.touch()
-        return {"id": post_id}
+        return post
 
     # .................................................................. updates and deletes
 
@@ -1283,6 +1360,44 @@ class GraphAPI:
 
 
 _NOT_COMPLEX = object()
+
+
+def _image_info(data: bytes) -> tuple[str, int, int] | None:
+    """``(format, width, height)`` if the bytes are a readable image, else ``None``."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                kind, (width, height) = str(image.format), image.size
+                image.verify()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return None
+    return kind, width, height
+
+
+def _photo_src(photo: dict[str, Any]) -> str:
+    """Where Facebook would serve the photo (its CDN), or the URL it was fetched from."""
+    if photo.get("url"):
+        return str(photo["url"])
+    extension = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}.get(photo.get("format") or "", "jpg")
+    return f"https://scontent.xx.fbcdn.net/v/t39.30808-6/{photo['id']}_n.{extension}"
+
+
+def _photo_attachment(post: dict[str, Any]) -> dict[str, Any]:
+    """A photo post's attachment: the photo's page on Facebook (never a link preview) and its image."""
+    photo = post["photo"]
+    page_url = f"https://www.facebook.com/photo.php?fbid={photo['id']}&set=a.{post['page_id']}&type=3"
+    image: dict[str, Any] = {"src": _photo_src(photo)}
+    if photo.get("width"):
+        image.update(width=photo["width"], height=photo["height"])
+    return {
+        "type": "photo",
+        "url": page_url,
+        "unshimmed_url": page_url,
+        "title": (post.get("message") or "")[:80],
+        "media": {"image": image},
+        "target": {"id": photo["id"], "url": page_url},
+    }
 
 
 def _no_field(name: str, kind: str) -> GraphError:

@@ -342,7 +342,9 @@ def ad_day_stats(state: SandboxState, ad: dict[str, Any], day: str) -> dict[str,
     ctr = 0.008 + 0.012 * state.rng("ctr", ad["id"])
     clicks = int(impressions * ctr)
     post = boosted_post(state, ad) or {}
-    link_clicks = int(clicks * 0.65) if post.get("link") else 0
+    # A photo post carries its link in its text; clicks on it are link clicks too.
+    has_link = bool(post.get("link")) or (bool(post.get("photo")) and "://" in (post.get("message") or ""))
+    link_clicks = int(clicks * 0.65) if has_link else 0
     reactions = int(impressions * (0.002 + 0.004 * state.rng("reactions", ad["id"])))
     comments = reactions // 10
     shares = reactions // 20

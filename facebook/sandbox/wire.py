@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -89,6 +90,25 @@ class Op:
     @property
     def path(self) -> str:
         return "/" + "/".join(self.segments)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file sent with a multipart request (``request.files``), as it reaches an operation's params.
+
+    Graph reads the file's bytes, never its name or the browser's content type: handlers decide what
+    the file is from ``data``. ``repr`` leaves the bytes out.
+    """
+
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    data: bytes = field(repr=False)
+
+    @classmethod
+    def of(cls, filename: str, content_type: str, data: bytes) -> Upload:
+        return cls(filename, content_type, len(data), hashlib.sha256(data).hexdigest(), data)
 
 
 @dataclass

@@ -6,23 +6,28 @@ Rayonne's clock is frozen on the sandbox's clock and both move together (`World.
 
 from __future__ import annotations
 
+import hashlib
+import io
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
+from PIL import Image
 from sqlmodel import Session, select
 
 from accounts import connection as connection_module
 from accounts.models import ConnectionStatus, FacebookConnection, Role, Territory
-from campaigns import jobs
+from campaigns import composer, jobs
 from campaigns.models import Campaign, ContentTrack, ElectedOfficial, Post, PostStatus
 from core.db import ALL, new_session, scoped
 from core.mail import MailMessage
 from facebook import FacebookClient, RetryPolicy, throttle_registry
 from scheduler.registry import get_job
 from targets.models import Audience
+from tests.campaigns.builders import text_of
 from tests.conftest import connect_sandbox, make_territory, make_user
 
 
@@ -295,6 +300,106 @@ def test_refused_post_fails_with_facebooks_reason(world) -> None:  # noqa: ANN00
     world.run()
     post = world.post(blocked.id)
     assert post.status == PostStatus.FAILED and "règles" in post.failure_reason
+    assert world.page_posts() == []
+
+
+# ------------------------------------------------------------------------------- photo posts
+
+TAGGED = ("https://valrive.example/plages?utm_source=facebook&utm_medium=organic&utm_campaign=ete-2027"
+          "&utm_content=tourists")
+
+
+def stored_image(world: World, uploads: Path) -> str:
+    """A real PNG saved by the composer, as a post's image_path ("<slug>/<name>.png")."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (1200, 630), (200, 90, 40)).save(buffer, "PNG")
+    return composer.save_image(data=buffer.getvalue(), upload_dir=uploads, territory=world.territory)
+
+
+def photo_uploads(world: World) -> int:
+    return world.sandbox.control.requests()["by_endpoint"].get("POST /{Page}/photos", 0)
+
+
+def test_post_with_an_image_goes_out_as_a_photo_post_once(world, uploads, auth, client) -> None:  # noqa: ANN001
+    """A post with an image is a photo post: the image uploaded, the tagged link after a blank line, once."""
+    image_path = stored_image(world, uploads)
+    post = world.make_post("Les plages sont surveillées tout l'été", link=TAGGED, image_path=image_path)
+    world.run()
+    post = world.post(post.id)
+    assert post.status == PostStatus.PUBLISHED and post.publish_attempts == 1
+    [on_page] = world.page_posts()
+    assert on_page["id"] == post.fb_post_id and on_page["link"] is None
+    assert on_page["message"] == "Les plages sont surveillées tout l'été\n\n" + TAGGED
+    assert on_page["photo"]["sha256"] == hashlib.sha256((uploads / image_path).read_bytes()).hexdigest()
+    world.advance(minutes=10)
+    world.run()
+    assert len(world.page_posts()) == 1 and photo_uploads(world) == 1
+    assert "POST /{Page}/feed" not in world.sandbox.control.requests()["by_endpoint"]
+    auth.login("admin@valrive.test")  # the post's page shows the published photo post as before
+    page = client.get(f"/t/valrive/campaigns/posts/{post.id}")
+    assert page.status_code == 200 and "Image jointe" in text_of(page)
+    image = client.get(f"/t/valrive/campaigns/media/{image_path.rsplit('/', 1)[-1]}")
+    image.close()
+    assert image.status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["crash_after_create", "timeout"])
+def test_lost_photo_answer_is_reconciled_never_uploaded_twice(world, uploads, monkeypatch, kind) -> None:  # noqa: ANN001
+    """The photo post was created but the answer lost: Rayonne finds it by its message instead of re-posting."""
+    if kind == "timeout":  # the client must give up before the sandbox answers
+        real = connection_module.connection_of
+        monkeypatch.setattr(connection_module, "connection_of", lambda record: replace(real(record), timeout=0.5))
+    post = world.make_post(f"Feu d'artifice sur le lac ({kind})", link=TAGGED, image_path=stored_image(world, uploads))
+    world.sandbox.control.add_fault(kind, target=world.fb["page_id"], count=1, methods=["POST"], when="after",
+                                    delay=1.5)
+    world.run()
+    post = world.post(post.id)
+    assert post.status == PostStatus.PUBLISHED
+    assert [p["id"] for p in world.page_posts()] == [post.fb_post_id]
+    world.advance(minutes=10)
+    world.run()
+    assert len(world.page_posts()) == 1 and photo_uploads(world) == 1
+
+
+def test_process_crash_after_the_photo_post_was_created(world, uploads) -> None:  # noqa: ANN001
+    """A run died after Facebook created the photo post: the next run finds it by the composed message."""
+    image_path = stored_image(world, uploads)
+    post = world.make_post("Nuit des étoiles au belvédère", link=TAGGED, image_path=image_path)
+    fb_id = world.client().publish_photo(message=f"{post.message}\n\n{TAGGED}", image=uploads / image_path)
+    post.status, post.publish_started_at, post.publish_attempts = PostStatus.PUBLISHING, world.now(), 1
+    world.session.commit()
+    (uploads / image_path).unlink()  # reconciliation needs the message, not the file
+    world.advance(minutes=6)
+    world.run()
+    post = world.post(post.id)
+    assert post.status == PostStatus.PUBLISHED and post.fb_post_id == fb_id
+    assert len(world.page_posts()) == 1 and photo_uploads(world) == 1
+
+
+def test_missing_image_fails_the_post_with_the_reason_shown(world, uploads, auth, client) -> None:  # noqa: ANN001
+    """An image whose file is gone fails the post before anything is sent, and the post's page says why."""
+    image_path = stored_image(world, uploads)
+    (uploads / image_path).unlink()
+    post = world.make_post("Le carnaval des enfants", link=TAGGED, image_path=image_path)
+    world.sandbox.control.reset_requests()
+    assert world.run().startswith("0 published, 1 failed")
+    post = world.post(post.id)
+    assert post.status == PostStatus.FAILED and post.publish_attempts == 0
+    assert "L'image jointe n'est plus sur le serveur : rien n'a été envoyé à Facebook" in post.failure_reason
+    assert world.page_posts() == []
+    assert not [k for k in world.sandbox.control.requests()["by_endpoint"] if k.startswith("POST")]
+    auth.login("admin@valrive.test")
+    assert post.failure_reason in text_of(client.get(f"/t/valrive/campaigns/posts/{post.id}"))
+
+
+def test_image_gone_between_check_and_upload_fails_without_sending(world, uploads, monkeypatch) -> None:  # noqa: ANN001
+    """If the file disappears after the check, the upload reads nothing and the post fails; nothing is sent."""
+    post = world.make_post("Rallye des vieilles voitures", link=TAGGED, image_path=stored_image(world, uploads))
+    gone = jobs.Outgoing(message=post.message, link=None, image=uploads / "valrive" / "absent.png")
+    monkeypatch.setattr(jobs, "outgoing", lambda **kwargs: gone)
+    world.run()
+    post = world.post(post.id)
+    assert post.status == PostStatus.FAILED and "n'est plus sur le serveur" in post.failure_reason
     assert world.page_posts() == []
 
 

@@ -97,10 +97,18 @@ def client(app: Flask, session: Session, territory: Territory) -> FacebookClient
 
 
 def published_post(app: Flask, session: Session, world: World, track: str = "tourists",
-                   message: str = "Cet été, les berges de la Rive se visitent en tramway.") -> Post:
-    """A post published on the sandbox Page (its real id) and marked published in Rayonne."""
+                   message: str = "Cet été, les berges de la Rive se visitent en tramway.", *,
+                   photo: bytes | None = None) -> Post:
+    """A post published on the sandbox Page (its real id) and marked published in Rayonne.
+
+    With `photo` (image bytes), a photo post whose link is in its text, as the publishing job sends it.
+    """
     fb_client = client(app, session, world.territory)
-    fb_post_id = fb_client.publish_post(message=message, link="https://valrive.example/ete")
+    if photo is not None:
+        fb_post_id = fb_client.publish_photo(message=f"{message}\n\nhttps://valrive.example/ete", image=photo,
+                                             filename="photo.png")
+    else:
+        fb_post_id = fb_client.publish_post(message=message, link="https://valrive.example/ete")
     with app.app_context(), scoped(session, world.territory.id):
         post = Post(territory_id=world.territory.id, track_id=world.tracks[track].id, message=message,
                     status=PostStatus.PUBLISHED, fb_post_id=fb_post_id, published_at=rayonne_clock.now())

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
+from PIL import Image
 from sqlmodel import select
 
 from accounts.models import Territory
@@ -62,6 +64,23 @@ def test_boost_creates_one_campaign_per_track_and_one_ad_per_boost(app, session,
     _launch(session, world, second, fb)
     assert len(_objects(graph_sandbox, "campaigns")) == 1 and len(_objects(graph_sandbox, "ads")) == 2
     assert services.track_balance(session=session, track=world.tracks["tourists"]).committed_minor == 12_000
+
+
+def test_photo_post_is_boosted_like_any_post(app, session, world, fb, graph_sandbox, ctx) -> None:
+    """A photo post is boosted through its post id (object_story_id) and its link clicks count as results."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (1200, 630), (30, 120, 90)).save(buffer, "PNG")
+    post = published_post(app, session, world, photo=buffer.getvalue())
+    boost = _request(session, world, post, budget=5_000)
+    session.commit()
+    _launch(session, world, boost, fb)
+    assert boost.status == BoostStatus.ACTIVE
+    [creative] = _objects(graph_sandbox, "creatives")
+    assert creative["object_story_id"] == post.fb_post_id
+    start = rayonne_clock.now().date()
+    advance(graph_sandbox, days=2)
+    days = fb.ad_insights_daily([boost.fb_ad_id], since=start, until=start + timedelta(days=1))
+    assert sum(d.spend_minor for d in days) > 0 and sum(d.link_clicks for d in days) > 0
 
 
 def test_refusals_say_why(app, session, world, ctx) -> None:
