@@ -7,6 +7,16 @@
   if (!form) { return; }
   var max = parseInt(form.getAttribute("data-max"), 10) || 5000;
   var fold = parseInt(form.getAttribute("data-fold"), 10) || 480;
+  /* The words come from the page, in the reader's language (_fb_preview.html, preview_words). */
+  function word(name, values) {
+    var text = form.getAttribute("data-word-" + name) || "";
+    Object.keys(values || {}).forEach(function (k) { text = text.split("{" + k + "}").join(values[k]); });
+    return text;
+  }
+  /* Per preview: the link and whether an image is attached. With an image the post goes out as a
+     photo post whose text ends with the link; without, as a link post with its card. */
+  var state = {};
+  function stateOf(key) { return state[key] || (state[key] = {link: null, image: null}); }
 
   function preview(key) { return document.querySelector("[data-preview='" + key + "']"); }
 
@@ -14,7 +24,8 @@
     var box = preview(key);
     var counter = document.querySelector("[data-counter='" + key + "']");
     if (counter) {
-      counter.textContent = text.length + " caractères sur " + max + (text.length > fold ? " — Facebook replie après " + fold : "");
+      counter.textContent = word("count", {count: text.length, max: max}) +
+        (text.length > fold ? " — " + word("fold", {fold: fold}) : "");
       counter.classList.toggle("over", text.length > max);
     }
     if (!box) { return; }
@@ -23,7 +34,7 @@
     if (text.length > fold) {
       var more = document.createElement("span");
       more.className = "fb-more";
-      more.textContent = "Voir plus";
+      more.textContent = word("more");
       target.appendChild(more);
     }
   }
@@ -31,11 +42,17 @@
   function showLink(key, url) {
     var box = preview(key);
     if (!box) { return; }
-    var block = box.querySelector("[data-role=link]");
+    var current = stateOf(key);
+    if (url !== undefined) { current.link = url; }
+    if (current.image === null) { current.image = !box.querySelector("[data-role=image]").hidden; }
+    if (current.link === null) { current.link = box.querySelector("[data-role=inline-link]").textContent; }
     var host = "";
-    try { host = url ? new URL(url).hostname : ""; } catch (e) { host = ""; }
-    block.hidden = !host;
+    try { host = current.link ? new URL(current.link).hostname : ""; } catch (e) { host = ""; }
+    box.querySelector("[data-role=link]").hidden = !host || current.image;
     box.querySelector("[data-role=domain]").textContent = host;
+    var inline = box.querySelector("[data-role=inline-link]");
+    inline.textContent = current.link || "";
+    inline.hidden = !current.link || !current.image;
   }
 
   Array.prototype.forEach.call(form.querySelectorAll("[data-message]"), function (area) {
@@ -54,7 +71,7 @@
       var box = preview(key);
       if (!file || !box) { return; }
       if (file.size > 8 * 1024 * 1024) {
-        input.setCustomValidity("L'image dépasse 8 Mo.");
+        input.setCustomValidity(word("too-big"));
         input.reportValidity();
         return;
       }
@@ -64,6 +81,8 @@
         var img = box.querySelector("[data-role=image]");
         img.src = reader.result;  /* a data: URL, which the CSP allows for images */
         img.hidden = false;
+        stateOf(key).image = true;
+        showLink(key);
       };
       reader.readAsDataURL(file);
     });

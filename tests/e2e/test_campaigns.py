@@ -3,9 +3,11 @@ seen on the calendar; every page passes axe-core."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date, timedelta
 
+from PIL import Image
 from playwright.sync_api import expect
 
 from accounts.models import Role
@@ -13,6 +15,14 @@ from tests.conftest import PASSWORD, make_territory, make_user
 from tests.e2e.conftest import check_accessibility, login, navigate
 
 AUDIENCES = ("Investisseurs", "Touristes", "Nouveaux habitants")
+
+
+def png_bytes(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (40, 110, 160)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 TEXTS = {
     "Investisseurs": "La T2 met le parc d'activités des Saules à 18 minutes de la gare TGV.",
     "Touristes": "Du marché couvert aux berges de la Rive, tout Valrive se visite en tramway.",
@@ -64,6 +74,13 @@ def test_campaign_story_variants_and_calendar(page, session) -> None:  # noqa: A
     preview = page.get_by_role("figure", name="Aperçu sur Facebook — Touristes")
     assert TEXTS["Touristes"] in preview.inner_text() and "valrive.fr" in preview.inner_text().lower()
     assert page.locator("[data-counter]").first.inner_text().startswith(f"{len(TEXTS['Investisseurs'])} caractères")
+    # With an image, the post goes out as a photo post whose text ends with the link: the preview says so.
+    expect(preview.locator("[data-role=link]")).to_be_visible()
+    page.get_by_label("Image pour Touristes").set_input_files(
+        {"name": "berges.png", "mimeType": "image/png", "buffer": png_bytes(1200, 630)})
+    expect(preview.locator("[data-role=image]")).to_be_visible()
+    expect(preview.locator("[data-role=inline-link]")).to_have_text("https://www.valrive.fr/tram")
+    expect(preview.locator("[data-role=link]")).to_be_hidden()
     check_accessibility(page)
     navigate(page, page.get_by_role("button", name="Enregistrer les variantes en brouillon"))
     expect(page.get_by_text("3 variante(s) enregistrée(s) en brouillon")).to_be_visible()
