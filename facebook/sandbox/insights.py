@@ -251,6 +251,8 @@ def _insights_row(
         {"action_type": t, "value": str(v)}
         for t, v in (
             ("link_click", totals["link_clicks"]),
+            ("landing_page_view", totals["landing_page_views"]),
+            ("lead", totals["leads"]),
             ("post_engagement", engagement),
             ("page_engagement", engagement),
             ("post_reaction", totals["reactions"]),

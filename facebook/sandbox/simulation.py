@@ -13,7 +13,8 @@ The clock only moves forward (:func:`advance`). Between two instants the simulat
 Everything else is derived when asked, from the stored spend per ad and day and from the seed:
 impressions = spend ÷ CPM (CPM from the audience size, ±10 % per day), unique reach
 R = A·(1 − e^(−I/A)) for audience A (diminishing returns: reach saturates), clicks, link clicks and
-reactions as rates of impressions; organic unique viewers of a post tend to 2–10 % of the followers it
+reactions as rates of impressions, landing-page views and leads (the site's pixel events, reported as
+Ads Insights ``actions``) as rates of link clicks; organic unique viewers of a post tend to 2–10 % of the followers it
 was published to, accruing over the first days (≈ 70 % on day one). The bounds are settings
 (:data:`DEFAULT_SETTINGS`).
 
@@ -345,6 +346,10 @@ def ad_day_stats(state: SandboxState, ad: dict[str, Any], day: str) -> dict[str,
     # A photo post carries its link in its text; clicks on it are link clicks too.
     has_link = bool(post.get("link")) or (bool(post.get("photo")) and "://" in (post.get("message") or ""))
     link_clicks = int(clicks * 0.65) if has_link else 0
+    # Conversions on the territory's site, as its pixel would report them: most link clicks load the
+    # page (landing-page views, 55-85 %), and a few visitors leave their details (leads, 2-6 % of views).
+    landing_page_views = int(link_clicks * (0.55 + 0.3 * state.rng("lpv", ad["id"])))
+    leads = int(landing_page_views * (0.02 + 0.04 * state.rng("leads", ad["id"], day)) + 0.5)
     reactions = int(impressions * (0.002 + 0.004 * state.rng("reactions", ad["id"])))
     comments = reactions // 10
     shares = reactions // 20
@@ -354,6 +359,8 @@ def ad_day_stats(state: SandboxState, ad: dict[str, Any], day: str) -> dict[str,
         "reach": reach_of(audience, impressions),
         "clicks": clicks,
         "link_clicks": link_clicks,
+        "landing_page_views": landing_page_views,
+        "leads": leads,
         "reactions": reactions,
         "comments": comments,
         "shares": shares,
@@ -364,7 +371,9 @@ def ad_day_stats(state: SandboxState, ad: dict[str, Any], day: str) -> dict[str,
 def ad_totals(state: SandboxState, ad: dict[str, Any], days: list[str] | None = None) -> dict[str, int]:
     """Sum of an ad's daily figures over ``days`` (all days when ``None``), with de-duplicated reach."""
     totals = {
-        k: 0 for k in ("spend", "impressions", "clicks", "link_clicks", "reactions", "comments", "shares")
+        k: 0
+        for k in ("spend", "impressions", "clicks", "link_clicks", "landing_page_views", "leads", "reactions",
+                  "comments", "shares")
     }
     for day in days if days is not None else sorted(ad.get("days") or {}):
         stats = ad_day_stats(state, ad, day)

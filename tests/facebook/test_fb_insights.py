@@ -33,6 +33,9 @@ def test_daily_rows_match_the_sandbox_spend_exactly(fb_client, boost, control, s
         assert row.clicks >= row.link_clicks > 0
         assert row.actions["link_click"] == row.link_clicks
         assert row.actions["post_engagement"] >= row.clicks
+        # The site's pixel events follow the link clicks: landing-page views, then a few leads.
+        assert row.link_clicks > row.actions["landing_page_view"] > 0
+        assert row.actions["landing_page_view"] > row.actions.get("lead", 0)
 
 
 def test_one_insights_request_per_50_ads(fb_client, control, sandbox_clock):

@@ -117,7 +117,7 @@ def test_sync_stores_daily_facts_and_a_rerun_changes_nothing(app, session, synce
 
 
 def test_spend_is_stored_exactly_in_cents(app, session, synced) -> None:
-    """Each boost's daily spend equals the sandbox's spend to the cent, and its results are link clicks."""
+    """Each boost's daily spend equals the sandbox's spend to the cent; its results are its audience's action."""
     synced.control.advance(days=4)
     synced.run(app, session, force_daily=True)
     ads = {a["id"]: a for a in synced.control.state()["objects"]["ads"]}
@@ -128,7 +128,11 @@ def test_spend_is_stored_exactly_in_cents(app, session, synced) -> None:
     investors = session.exec(select(AdDailyMetric).where(AdDailyMetric.boost_id == synced.boosts[0].id)).all()
     assert all(r.results == r.link_clicks for r in investors)
     tourists = session.exec(select(AdDailyMetric).where(AdDailyMetric.boost_id == synced.boosts[1].id)).all()
-    assert all(r.results == 0 for r in tourists)  # no lead action in the sandbox: zero leads, not missing
+    # Their result is the lead: the "lead" action of each day as Facebook reports it (zero is zero, not missing).
+    days = sorted(r.day for r in tourists)
+    reported = synced.client(session).ad_insights_daily([synced.boosts[1].fb_ad_id], since=days[0], until=days[-1])
+    assert {r.day: r.results for r in tourists} == {r.day: r.actions.get("lead", 0) for r in reported}
+    assert all(r.results <= r.link_clicks for r in tourists)
 
 
 def test_post_rows_add_up_to_the_lifetime_figures(app, session, synced) -> None:
