@@ -30,6 +30,7 @@ from core.errors import ValidationFailed
 from core.i18n import local_date, money, number, percent
 from reports import charts, metrics
 from reports.charts import ChartTable
+from targets.models import result_label
 
 PERIODS = ("week", "month", "campaign", "custom")
 DEFAULT_WEEKS = 12
@@ -230,8 +231,9 @@ def tables(data: DashboardData) -> dict[str, ChartTable]:
             columns=(_("Campagne"), _("Public"), _("Type de résultat"), *(title for _n, title, _k in cols),
                      _("Valeur d'un résultat"), _("Hypothèse")),
             kinds=("text", "text", "text", *(kind for _n, _t, kind in cols), "money", "text"),
-            rows=tuple((t.campaign_name, t.audience_name, t.result_type, *(getattr(t, n) for n, _t, _k in cols),
-                        t.value_per_result_minor, t.value_note) for t in data.tracks),
+            rows=tuple((t.campaign_name, t.audience_name, result_label(t.result_type),
+                        *(getattr(t, n) for n, _t, _k in cols), t.value_per_result_minor, t.value_note)
+                       for t in data.tracks),
         ),
         "campaigns": ChartTable(
             caption=_("Par campagne"),

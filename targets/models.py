@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any, Literal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -20,6 +21,21 @@ class ResultType(enum.StrEnum):
     LEAD = "lead"
     ENGAGEMENT = "post_engagement"
     REACH = "reach"
+
+
+def result_label(value: ResultType | str | None) -> str:
+    """What a result type is called on screen, in CSV and in reports (the reader's language)."""
+    labels = {
+        ResultType.LINK_CLICK: _l("Clic sur le lien"),
+        ResultType.LANDING_PAGE_VIEW: _l("Vue de la page de destination"),
+        ResultType.LEAD: _l("Contact (prospect)"),
+        ResultType.ENGAGEMENT: _l("Interaction avec la publication"),
+        ResultType.REACH: _l("Personne touchée"),
+    }
+    try:
+        return str(labels[ResultType(value)])
+    except ValueError:
+        return "" if value is None else str(value)
 
 
 class SpecialAdCategory(enum.StrEnum):

@@ -15,11 +15,12 @@ from core.db import get_session
 from core.errors import DomainError, NotFound, ValidationFailed
 from core.forms import validate
 from targets import forms, services
-from targets.models import Audience, AudienceCreate, AudienceUpdate, ResultType, SpecialAdCategory
+from targets.models import Audience, AudienceCreate, AudienceUpdate, ResultType, SpecialAdCategory, result_label
 
 logger = logging.getLogger(__name__)
 
 bp = tenant_blueprint("targets", __name__, "/audiences", template_folder="templates")
+bp.add_app_template_global(result_label, "result_type_label")
 
 
 def _actor() -> Actor:

@@ -67,6 +67,8 @@ def test_csv_export_with_bom_and_french_excel_option(analyst, data) -> None:  # 
     rows = list(csv.reader(io.StringIO(french.data.decode("utf-8-sig")), delimiter=";"))
     investors = next(r for r in rows[1:] if "nvest" in r[1])
     assert investors[rows[0].index("Dépense")] == "37,00"
+    # The result that counts is named for people, not by Facebook's action type.
+    assert investors[rows[0].index("Type de résultat")] == "Clic sur le lien"
     for name in dashboard.TABLES:
         assert analyst.get(f"/t/valrive/dashboard.csv?table={name}&{args}").status_code == 200
     assert analyst.get("/t/valrive/dashboard.csv?table=nope").status_code == 404
