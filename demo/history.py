@@ -125,8 +125,11 @@ def _simulate(session: Session, territory: Territory, client: Any, control: Any,
     plans = []
     for index, (name, theme) in enumerate(CAMPAIGNS):
         begins = start.date() + timedelta(days=index * length)
+        # The last campaign runs to the end of the history: this week has posts and boosts still delivering.
+        ends = start.date() + timedelta(days=days - 1) if index == len(CAMPAIGNS) - 1 else begins + timedelta(
+            days=length - 1)
         campaign = Campaign(territory_id=territory.id, name=name + HISTORY_SUFFIX, theme=theme, starts_on=begins,
-                            ends_on=begins + timedelta(days=length - 1), objective=Objective.AWARENESS,
+                            ends_on=ends, objective=Objective.AWARENESS,
                             approved_budget_minor=150_000, dsa_beneficiary=territory.name, dsa_payor=territory.name)
         session.add(campaign)
         session.flush()
