@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from flask_babel import LazyString, force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, select
 
 from accounts.models import Territory
 from accounts.services import Actor, audit
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.i18n import supported_locale
 from facebook import FacebookClient
 from targets.models import (
     MAX_CITIES,
@@ -28,34 +31,36 @@ logger = logging.getLogger(__name__)
 # territory then edits: France and neighbouring markets, adult ages, a typical result and value.
 BUILTIN_PRESETS: dict[str, dict] = {
     "investors": {
-        "name": "Investisseurs",
-        "description": "Dirigeants, porteurs de projet et développeurs économiques : emplois, foncier, "
-        "filières, accompagnement à l'implantation.",
+        "name": _l("Investisseurs"),
+        "description": _l("Dirigeants, porteurs de projet et développeurs économiques : emplois, foncier, "
+                          "filières, accompagnement à l'implantation."),
         "targeting": {"countries": ["FR", "BE", "DE", "CH"], "age_min": 30, "age_max": 64,
                       "interests": [{"id": "6003371567474", "name": "Entrepreneuriat"}]},
         "result_type": ResultType.LANDING_PAGE_VIEW,
         "result_value_minor": 1500,
-        "value_note": "Valeur de départ : coût moyen d'un contact qualifié par le salon immobilier d'entreprise, "
-        "divisé par le taux de contact des visites de la page implantation (à ajuster).",
+        "value_note": _l("Valeur de départ : coût moyen d'un contact qualifié par le salon immobilier "
+                         "d'entreprise, divisé par le taux de contact des visites de la page implantation "
+                         "(à ajuster)."),
     },
     "tourists": {
-        "name": "Touristes",
-        "description": "Visiteurs de courts séjours et de vacances : sites, événements, hébergements.",
+        "name": _l("Touristes"),
+        "description": _l("Visiteurs de courts séjours et de vacances : sites, événements, hébergements."),
         "targeting": {"countries": ["FR", "BE", "NL", "DE"], "age_min": 25, "age_max": 65,
                       "interests": [{"id": "6003430696269", "name": "Voyage"}]},
         "result_type": ResultType.LINK_CLICK,
         "result_value_minor": 200,
-        "value_note": "Valeur de départ : dépense touristique moyenne par visite de l'office de tourisme "
-        "attribuée à une visite du site web (à ajuster).",
+        "value_note": _l("Valeur de départ : dépense touristique moyenne par visite de l'office de tourisme "
+                         "attribuée à une visite du site web (à ajuster)."),
     },
     "residents": {
-        "name": "Nouveaux habitants",
-        "description": "Familles et actifs qui envisagent de s'installer : écoles, transports, logement, "
-        "qualité de vie.",
+        "name": _l("Nouveaux habitants"),
+        "description": _l("Familles et actifs qui envisagent de s'installer : écoles, transports, logement, "
+                          "qualité de vie."),
         "targeting": {"countries": ["FR"], "age_min": 25, "age_max": 45, "interests": []},
         "result_type": ResultType.LEAD,
         "result_value_minor": 4000,
-        "value_note": "Valeur de départ : coût d'un contact du guichet d'accueil des nouveaux arrivants (à ajuster).",
+        "value_note": _l("Valeur de départ : coût d'un contact du guichet d'accueil des nouveaux arrivants "
+                         "(à ajuster)."),
     },
 }
 
@@ -67,7 +72,10 @@ def ensure_builtin_audiences(*, session: Session, territory: Territory) -> list[
     for key, preset in BUILTIN_PRESETS.items():
         if key in existing:
             continue
-        audience = Audience(territory_id=territory.id, key=key, builtin=True, **preset)
+        # Names, descriptions and notes are written in the territory's language (then the team's to edit).
+        with force_locale(supported_locale(territory.locale)):
+            values = {k: str(v) if isinstance(v, LazyString) else v for k, v in preset.items()}
+        audience = Audience(territory_id=territory.id, key=key, builtin=True, **values)
         session.add(audience)
         created.append(audience)
     session.flush()

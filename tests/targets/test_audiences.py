@@ -130,3 +130,19 @@ def test_search_goes_through_the_graph_api_when_connected(app, client, auth, ses
     cities = client.get("/t/valrive/audiences/search?type=city&q=Lyon").json["results"]
     assert cities[0]["id"] == "2420003" and cities[0]["name"] == "Lyon"
     assert client.get("/t/valrive/audiences/search?type=planet&q=mars").status_code == 400
+
+
+def test_builtin_audiences_are_written_in_the_territory_language(app, session) -> None:  # noqa: ANN001
+    """A territory in English gets its three built-in publics named and described in English; French stays French."""
+    with app.app_context():
+        english = make_territory(session, "brightwater", "Brightwater", locale="en")
+        french = make_territory(session, "valrive", "Valrive")
+    audiences = session.exec(select(Audience).where(Audience.builtin)).all()
+    names = {(a.territory_id, a.key): a.name for a in audiences}
+    assert [names[(english.id, k)] for k in ("investors", "tourists", "residents")] == [
+        "Investors", "Tourists", "New residents"]
+    assert [names[(french.id, k)] for k in ("investors", "tourists", "residents")] == [
+        "Investisseurs", "Touristes", "Nouveaux habitants"]
+    described = {a.key: a for a in audiences if a.territory_id == english.id}
+    assert described["tourists"].description.startswith("Short-break and holiday visitors")
+    assert described["residents"].value_note.startswith("Starting value")
