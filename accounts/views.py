@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlmodel import select
@@ -16,6 +17,7 @@ from accounts.tenancy import require_role, tenant_blueprint
 from core.db import get_session
 from core.errors import DomainError, ValidationFailed
 from core.forms import validate
+from core.i18n import supported_locale
 from core.mail import MailMessage, send_mail
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
@@ -158,11 +160,12 @@ def invite() -> Any:
     link = settings.BASE_URL.rstrip("/") + url_for("accounts.accept_invitation", token=token)
     context = {"territory": g.territory, "inviter": current_user.name, "role": data.role, "link": link,
                "days": settings.INVITATION_DAYS}
-    send_mail(
-        session=session, territory_id=g.territory.id, to=invitation.email, kind="invitation",
-        subject=_("Invitation à rejoindre %(name)s sur Rayonne", name=g.territory.name),
-        text=render_template("accounts/email/invitation.txt", **context),
-    )
+    # Written in the territory's language: the invitee has no account yet, so no language of their own.
+    with force_locale(supported_locale(g.territory.locale)):
+        subject = _("Invitation à rejoindre %(name)s sur Rayonne", name=g.territory.name)
+        text = render_template("accounts/email/invitation.txt", **context)
+    send_mail(session=session, territory_id=g.territory.id, to=invitation.email, kind="invitation", subject=subject,
+              text=text)
     session.commit()
     flash(_("Invitation envoyée à %(email)s.", email=invitation.email), "success")
     return redirect(url_for("admin.members"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 
 from sqlmodel import select
@@ -30,6 +32,21 @@ def test_invitation_is_mailed_and_accepted(client, auth, session) -> None:  # no
     assert membership.role == Role.MANAGER
     # Single use: the same link no longer works.
     assert client.get(link).status_code == 404
+
+
+def test_invitation_is_written_in_the_territory_language(client, auth, session) -> None:  # noqa: ANN001
+    """An English territory's invitation is in English, even when a French-speaking admin sends it."""
+    territory = make_territory(session, "brightwater", "Brightwater", locale="en")
+    admin = make_user(session, "admin@brightwater.test", territory, Role.ADMIN)
+    admin.locale = "fr"
+    session.add(admin)
+    session.commit()
+    auth.login("admin@brightwater.test")
+    auth.post("/t/brightwater/admin/members/invite", {"email": "newcomer@brightwater.test", "role": "editor"})
+    mail = session.exec(select(MailMessage)).one()
+    assert mail.subject == "Invitation to join Brightwater on Rayonne"
+    body = email.message_from_bytes(mail.raw, policy=email.policy.default).get_body(("plain",)).get_content()
+    assert "has invited you to join Brightwater" in body and "Bonjour" not in body
 
 
 def _token(client, path):  # noqa: ANN001, ANN202
