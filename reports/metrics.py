@@ -34,6 +34,7 @@ Reads only: no flush, no commit, no call to Facebook.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
@@ -1287,13 +1288,22 @@ def published_by_week(session: Session, *, mondays: list[date], tz: ZoneInfo) ->
     """
     if not mondays:
         return []
-    start = datetime.combine(min(mondays), time(0), tz).astimezone(UTC)
-    end = datetime.combine(max(mondays) + timedelta(days=7), time(0), tz).astimezone(UTC)
+
+    def midnight(day: date) -> datetime:  # the instant a territory day starts
+        return datetime.combine(day, time(0), tz).astimezone(UTC)
+
+    # Each week as the UTC instants of its first and next Monday's local midnights (DST included): a post
+    # is placed by bisection among them, not by converting each publication to local time.
+    weeks = sorted({monday: (midnight(monday), midnight(monday + timedelta(days=7))) for monday in mondays}.items(),
+                   key=lambda item: item[1][0])
+    starts = [begin for _monday, (begin, _end) in weeks]
     counts: dict[date, int] = {}
     for published_at in session.exec(select(Post.published_at).where(
-            Post.status == PostStatus.PUBLISHED, Post.published_at >= start, Post.published_at < end)).all():
-        day = published_at.astimezone(tz).date()
-        monday = day - timedelta(days=day.weekday())
-        counts[monday] = counts.get(monday, 0) + 1
+            Post.status == PostStatus.PUBLISHED, Post.published_at >= starts[0],
+            Post.published_at < weeks[-1][1][1])).all():
+        index = bisect_right(starts, published_at) - 1
+        monday, (_begin, end) = weeks[index]
+        if published_at < end:
+            counts[monday] = counts.get(monday, 0) + 1
     return [counts.get(monday, 0) for monday in mondays]
 
