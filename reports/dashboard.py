@@ -11,14 +11,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import LazyString
+from flask_babel import LazyString, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -304,6 +305,7 @@ class Cells:
     def __init__(self) -> None:
         self._memo: dict[tuple[str, type, Any], Markup] = {}
         self._missing = _missing()
+        self._integers = _integer_formats(str(get_locale() or "fr"))
 
     def value(self, value: Any, kind: str) -> Markup:
         if value is None:
@@ -311,7 +313,8 @@ class Cells:
         key = (kind, type(value), value)  # the type too: 1, 1.0 and True are equal keys
         found = self._memo.get(key)
         if found is None:
-            found = self._memo[key] = cell_html(value, kind)
+            fast = self._integers.get(kind) if type(value) is int else None
+            found = self._memo[key] = fast(value) if fast else cell_html(value, kind)
         return found
 
     def rows(self, table: ChartTable, limit: int | None = None) -> list[list[Markup]]:
@@ -319,6 +322,50 @@ class Cells:
         value = self.value
         return [[value(v, kind) for v, kind in zip(row, table.kinds, strict=True)]
                 for row in (table.rows[:limit] if limit else table.rows)]
+
+
+_INTEGER_SAMPLES = (0, 7, -7, 42, 999, -999, 1000, -1000, 1005, 123456, -654321, 1234567, -98765432, 10**12 + 1)
+
+
+@lru_cache(maxsize=16)
+def _integer_formats(locale: str) -> dict[str, Callable[[int], Markup]]:
+    """kind → a fast formatter of integers ("int": a number, "money": cents of euros) for `locale`, when the
+    locale's patterns are the plain ones (digits grouped by three, two decimals for money).
+
+    Babel reads the locale's pattern for every value; these are derived once per locale from what
+    `cell_html` gives for sample values (the group and decimal symbols, the text around the number) and
+    kept only when they give exactly its text for every sample, so a locale with other rules just goes
+    on through `cell_html`. Call it in a request of that locale (the samples are formatted by Babel).
+    """
+    out: dict[str, Callable[[int], Markup]] = {}
+    reference = str(cell_html(1234567, "int"))
+    group = reference[1:reference.find("234")] if reference.startswith("1") else ""
+    if group and reference == f"1{group}234{group}567":
+        minus = str(cell_html(-1234567, "int"))[:-len(reference)]
+
+        def integer(value: int) -> Markup:
+            text = f"{abs(value):,}".replace(",", group)
+            return Markup(minus + text if value < 0 else text)  # digits and the locale's symbols only
+
+        out["int"] = integer
+    cents = str(cell_html(123456789, "money"))  # 1 234 567,89 €
+    if group and "567" in cents and "89" in cents:
+        decimal = cents[cents.find("567") + 3:cents.find("89", cents.find("567"))]
+        body = f"1{group}234{group}567{decimal}89"
+        negative = str(cell_html(-123456789, "money"))
+        if decimal and cents.count(body) == 1 and negative.count(body) == 1:
+            before, after = cents.split(body)
+            before_negative, after_negative = negative.split(body)
+
+            def money_minor(value: int) -> Markup:
+                major, minor = divmod(abs(value), 100)
+                text = f"{major:,}".replace(",", group) + f"{decimal}{minor:02d}"
+                return Markup(  # digits and the locale's symbols only
+                    before_negative + text + after_negative if value < 0 else before + text + after)
+
+            out["money"] = money_minor
+    return {kind: fast for kind, fast in out.items()
+            if all(str(fast(v)) == str(cell_html(v, kind)) for v in _INTEGER_SAMPLES)}
 
 
 # ------------------------------------------------------------------------------------ CSV

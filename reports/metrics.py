@@ -34,10 +34,12 @@ Reads only: no flush, no commit, no call to Facebook.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -182,16 +184,14 @@ class Facts:
 _FACT_FIELDS = tuple(f.name for f in fields(Facts))
 
 
+_FACT_VALUES = attrgetter(*_FACT_FIELDS)
+
+
 def sum_facts(items: Iterable[Facts]) -> Facts:
     """The None-aware sum (`add`) of several facts, field by field."""
-    totals: dict[str, int | None] = dict.fromkeys(_FACT_FIELDS)
-    for item in items:
-        for name in _FACT_FIELDS:
-            value = getattr(item, name)
-            if value is not None:
-                total = totals[name]
-                totals[name] = value if total is None else total + value
-    return Facts(**totals)
+    columns = zip(*map(_FACT_VALUES, items), strict=True)  # one tuple of values per field
+    totals = [sum(present) if (present := [v for v in column if v is not None]) else None for column in columns]
+    return Facts(*totals) if totals else Facts()
 
 
 ZERO_FACTS = Facts(viewers=0, views_organic=0, views_paid=0, engagement=0, spend_minor=0, impressions=0,
@@ -248,8 +248,9 @@ def results_value(results: int | None, value_per_result_minor: int | None) -> in
 
 
 def compute_figures(
-    facts: Facts, *, followers: int | None, results: int | None, value_of_results_minor: int | None
-) -> Figures:
+    facts: Facts, *, followers: int | None, results: int | None, value_of_results_minor: int | None,
+    cls: type = Figures, **extra: Any,
+) -> Any:
     """Derive every figure from additive facts. Formulas:
 
     - estimated organic reach = max(0, viewers − paid reach)  (an estimate, see `estimate_organic`);
@@ -261,7 +262,8 @@ def compute_figures(
     - cost per result = spend ÷ results;
     - return = (value of results − spend) ÷ spend.
 
-    Any quotient whose divisor is 0 or missing is `None`.
+    Any quotient whose divisor is 0 or missing is `None`. Returns a `Figures`, or a `cls` that extends it
+    built with its `extra` fields (the figures of a track or a campaign are made at once, not copied).
     """
     organic = estimate_organic(facts.viewers, facts.paid_reach)
     incremental = facts.viewers - organic if facts.viewers is not None and organic is not None else None
@@ -274,12 +276,12 @@ def compute_figures(
     per_result = _quotient(spend, results) if spend is not None and results else None
     ret = ((value_of_results_minor - spend) / spend
            if spend and value_of_results_minor is not None else None)
-    return Figures(
+    return cls(
         followers=followers, viewers=facts.viewers, paid_reach=facts.paid_reach, organic_reach_estimate=organic,
         organic_reach_rate=rate, incremental_reach=incremental, uplift=uplift, views_organic=facts.views_organic,
         views_paid=facts.views_paid, engagement=facts.engagement, spend_minor=spend, impressions=facts.impressions,
         cost_per_thousand_minor=per_thousand, results=results, cost_per_result_minor=per_result,
-        value_of_results_minor=value_of_results_minor, return_ratio=ret,
+        value_of_results_minor=value_of_results_minor, return_ratio=ret, **extra,
     )
 
 
@@ -849,20 +851,29 @@ def _track_level(session: Session, p: _Period, inputs: _Inputs) -> tuple[dict[in
     return tracks, facts
 
 
-def _track_figure(info: _TrackInfo, facts: Facts, followers: int | None) -> Figures:
+def _track_figure(info: _TrackInfo, facts: Facts, followers: int | None) -> TrackFigures:
     results = track_results(facts, info.result_type)
-    return compute_figures(facts, followers=followers, results=results,
-                           value_of_results_minor=results_value(results, info.value_per_result_minor))
+    return compute_figures(
+        facts, followers=followers, results=results,
+        value_of_results_minor=results_value(results, info.value_per_result_minor), cls=TrackFigures,
+        track_id=info.track_id, campaign_id=info.campaign_id, campaign_name=info.campaign_name,
+        audience_id=info.audience_id, audience_key=info.audience_key, audience_name=info.audience_name,
+        result_type=info.result_type.value, value_per_result_minor=info.value_per_result_minor,
+        value_note=info.value_note, currency=info.currency)
 
 
-def _aggregate(items: list[tuple[_TrackInfo, Facts, Figures]], followers: int | None, covered: bool) -> Figures:
+def _aggregate(items: list[tuple[_TrackInfo, Facts, Figures]], followers: int | None, covered: bool,
+               cls: type = Figures, extra: dict[str, Any] | None = None) -> Any:
     """Figures of several tracks together: facts added up (so the organic estimate, the rate and the
     quotients are computed on the totals); results only when every track with results counts the same
-    kind of result; value added up, missing when a track that spent has no value per result set."""
+    kind of result; value added up, missing when a track that spent has no value per result set.
+    A `cls` extending `Figures` is built with its `extra` fields."""
+    extra = extra or {}
     if not covered:
-        return EMPTY_FIGURES
+        return _figures_of(cls, EMPTY_FIGURES, **extra)
     if not items:
-        return compute_figures(ZERO_FACTS, followers=followers, results=None, value_of_results_minor=None)
+        return compute_figures(ZERO_FACTS, followers=followers, results=None, value_of_results_minor=None,
+                               cls=cls, **extra)
     kinds = set()
     results: int | None = None
     value, value_missing = 0, False
@@ -876,7 +887,7 @@ def _aggregate(items: list[tuple[_TrackInfo, Facts, Figures]], followers: int | 
             value_missing = True
     return compute_figures(sum_facts(f for _i, f, _g in items), followers=followers,
                            results=None if len(kinds) > 1 else results,
-                           value_of_results_minor=None if value_missing else value)
+                           value_of_results_minor=None if value_missing else value, cls=cls, **extra)
 
 
 @dataclass(frozen=True)
@@ -905,17 +916,12 @@ def _overview(session: Session, p: _Period, inputs: _Inputs, followers: int | No
     items = [(info, facts[t], figures_by_track[t]) for t, info in tracks.items()]
     state = p.state
     currencies = {info.currency for info in tracks.values()}
-    territory = _figures_of(
-        TerritoryFigures, _aggregate(items, followers, p.covered), since=p.since, until=p.until,
-        currency=currencies.pop() if len(currencies) == 1 else "EUR", covered=p.covered,
-        last_synced_at=max((t for t in (state.last_hourly_at, state.last_daily_at) if t), default=None)
-        if state else None)
+    territory = _aggregate(items, followers, p.covered, TerritoryFigures, dict(
+        since=p.since, until=p.until, currency=currencies.pop() if len(currencies) == 1 else "EUR",
+        covered=p.covered, last_synced_at=max((t for t in (state.last_hourly_at, state.last_daily_at) if t),
+                                              default=None) if state else None))
     chosen = {t: info for t, info in tracks.items() if campaign_id is None or info.campaign_id == campaign_id}
-    track_list = [_figures_of(
-        TrackFigures, figures_by_track[t], track_id=t, campaign_id=info.campaign_id, campaign_name=info.campaign_name,
-        audience_id=info.audience_id, audience_key=info.audience_key, audience_name=info.audience_name,
-        result_type=info.result_type.value, value_per_result_minor=info.value_per_result_minor,
-        value_note=info.value_note, currency=info.currency) for t, info in chosen.items()]
+    track_list = [figures_by_track[t] for t in chosen]
     track_list.sort(key=lambda t: (tracks[t.track_id].starts_on, t.campaign_name, t.campaign_id, t.audience_key))
     by_campaign: dict[int, list[tuple[_TrackInfo, Facts, Figures]]] = defaultdict(list)
     for t, info in chosen.items():
@@ -923,9 +929,9 @@ def _overview(session: Session, p: _Period, inputs: _Inputs, followers: int | No
     campaigns = []
     for group in by_campaign.values():
         info = group[0][0]
-        campaigns.append(_figures_of(CampaignFigures, _aggregate(group, followers, p.covered),
-                                     campaign_id=info.campaign_id, campaign_name=info.campaign_name,
-                                     starts_on=info.starts_on, ends_on=info.ends_on, currency=info.currency))
+        campaigns.append(_aggregate(group, followers, p.covered, CampaignFigures, dict(
+            campaign_id=info.campaign_id, campaign_name=info.campaign_name, starts_on=info.starts_on,
+            ends_on=info.ends_on, currency=info.currency)))
     campaigns.sort(key=lambda c: (c.starts_on, c.campaign_name))
     return Overview(territory, track_list, campaigns), tracks, facts
 
@@ -1206,11 +1212,11 @@ def _spent_to_date(session: Session, p: _Period) -> dict[int, int]:
 
 def _budget(session: Session, p: _Period, spent_in_period: dict[int, int]) -> list[BudgetLine]:
     """The budget lines, given each campaign's spend in the period."""
-    from sponsored.services import campaign_balances
+    from sponsored.services import campaign_balance_rows
 
     to_date = _spent_to_date(session, p)
     out = []
-    for campaign, balance in campaign_balances(session=session):
+    for campaign, balance in campaign_balance_rows(session=session):
         spent = to_date.get(campaign.id, 0) if p.covered or campaign.id in to_date else None
         out.append(BudgetLine(
             campaign_id=campaign.id, campaign_name=campaign.name, starts_on=campaign.starts_on,
@@ -1282,13 +1288,22 @@ def published_by_week(session: Session, *, mondays: list[date], tz: ZoneInfo) ->
     """
     if not mondays:
         return []
-    start = datetime.combine(min(mondays), time(0), tz).astimezone(UTC)
-    end = datetime.combine(max(mondays) + timedelta(days=7), time(0), tz).astimezone(UTC)
+
+    def midnight(day: date) -> datetime:  # the instant a territory day starts
+        return datetime.combine(day, time(0), tz).astimezone(UTC)
+
+    # Each week as the UTC instants of its first and next Monday's local midnights (DST included): a post
+    # is placed by bisection among them, not by converting each publication to local time.
+    weeks = sorted({monday: (midnight(monday), midnight(monday + timedelta(days=7))) for monday in mondays}.items(),
+                   key=lambda item: item[1][0])
+    starts = [begin for _monday, (begin, _end) in weeks]
     counts: dict[date, int] = {}
     for published_at in session.exec(select(Post.published_at).where(
-            Post.status == PostStatus.PUBLISHED, Post.published_at >= start, Post.published_at < end)).all():
-        day = published_at.astimezone(tz).date()
-        monday = day - timedelta(days=day.weekday())
-        counts[monday] = counts.get(monday, 0) + 1
+            Post.status == PostStatus.PUBLISHED, Post.published_at >= starts[0],
+            Post.published_at < weeks[-1][1][1])).all():
+        index = bisect_right(starts, published_at) - 1
+        monday, (_begin, end) = weeks[index]
+        if published_at < end:
+            counts[monday] = counts.get(monday, 0) + 1
     return [counts.get(monday, 0) for monday in mondays]
 

@@ -176,11 +176,25 @@ def _balance(sums: dict[tuple[Any, LedgerKind], int], key: Any) -> Balance:
 
 def campaign_balances(*, session: Session, include_archived: bool = False) -> list[tuple[Campaign, Balance]]:
     """Each (active) campaign with its ledger balance, by start date. Calls Facebook: no."""
+    return _campaign_balances(session, (Campaign,), include_archived)
+
+
+def campaign_balance_rows(*, session: Session, include_archived: bool = False) -> list[tuple[Any, Balance]]:
+    """`campaign_balances` with rows of what a report prints of a campaign (`id`, `name`, `starts_on`,
+    `ends_on`, `currency`) instead of entities: a territory's hundreds of campaigns are read several
+    times faster so (no ORM object, no identity map), for the pages that only show them."""
+    return _campaign_balances(session, (Campaign.id, Campaign.name, Campaign.starts_on, Campaign.ends_on,
+                                        Campaign.currency), include_archived)
+
+
+def _campaign_balances(session: Session, columns: tuple[Any, ...], include_archived: bool) -> list[tuple[Any, Balance]]:
     sums = _sums(session, LedgerEntry.campaign_id, LedgerEntry.campaign_id.is_not(None))
-    query = select(Campaign).order_by(Campaign.starts_on, Campaign.id)
+    query = select(*columns).order_by(Campaign.starts_on, Campaign.id)
     if not include_archived:
         query = query.where(Campaign.status == CampaignStatus.ACTIVE)
-    return [(campaign, _balance(sums, campaign.id)) for campaign in session.exec(query)]
+    if len(columns) == 1:
+        return [(campaign, _balance(sums, campaign.id)) for campaign in session.exec(query)]
+    return [(row, _balance(sums, row.id)) for row in session.execute(query)]
 
 
 def campaign_balance(*, session: Session, campaign_id: int) -> Balance:
