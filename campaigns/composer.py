@@ -13,14 +13,14 @@ import re
 import secrets
 import warnings
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from accounts.models import Territory
 from accounts.services import Actor
@@ -98,6 +98,31 @@ def image_file(*, upload_dir: Path, territory: Territory, name: str) -> Path | N
         return None
     path = upload_dir / territory.slug / name
     return path if path.is_file() else None
+
+
+#: An image no post uses is kept this long: the composer stores an upload before the post exists (a form
+#: sent back with an error keeps it), and a team may come back to a draft form the next day.
+UNUSED_IMAGE_GRACE = timedelta(days=2)
+
+
+def purge_unused_images(*, session: Session, upload_dir: Path, now: datetime) -> int:
+    """Delete the stored images no post refers to, once older than :data:`UNUSED_IMAGE_GRACE`; returns
+    how many. Only names Rayonne gives are touched; everything else in the folder is left alone.
+    The session must see every territory (scope ``ALL``). Calls Facebook: no. Writes: files only."""
+    if not upload_dir.is_dir():
+        return 0
+    used = set(session.exec(select(Post.image_path).where(Post.image_path.is_not(None))).all())
+    cutoff = (now - UNUSED_IMAGE_GRACE).timestamp()
+    removed = 0
+    for folder in sorted(p for p in upload_dir.iterdir() if p.is_dir()):
+        for path in sorted(folder.iterdir()):
+            if not IMAGE_NAME.match(path.name) or f"{folder.name}/{path.name}" in used:
+                continue
+            if path.stat().st_mtime > cutoff:
+                continue
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def owned_image_path(*, upload_dir: Path, territory: Territory, value: str | None) -> str | None:

@@ -436,3 +436,11 @@ def refresh_electoral_flags(*, session: Session) -> str:
             session.rollback()
             logger.exception("Electoral flags of %s failed", territory.slug)
     return f"{changed} flag(s) changed"
+
+
+def purge_unused_images(*, session: Session) -> str:
+    """Delete uploaded images that no post uses, two days after their upload (job
+    ``campaigns.purge_unused_images``). Calls Facebook: no. Writes: files only."""
+    with scoped(session, ALL):
+        removed = composer.purge_unused_images(session=session, upload_dir=composer.upload_dir(), now=utc_now())
+    return f"{removed} unused image(s) deleted"

@@ -42,6 +42,8 @@ JOBS: list[JobDef] = [
     # The body lives beside the import code (campaigns/feeds.py), not in campaigns/jobs.py.
     JobDef("campaigns.import_feeds", "campaigns.feeds:import_feeds_job", "cron", {"hour": 6, "minute": 40},
            _l("Importe chaque jour les nouveaux articles du site de chaque territoire, en récits à adapter.")),
+    JobDef("campaigns.purge_unused_images", "campaigns.jobs:purge_unused_images", "cron", {"hour": 3, "minute": 41},
+           _l("Supprime les images téléversées qu'aucune publication n'utilise, deux jours après leur envoi.")),
     JobDef("campaigns.refresh_electoral_flags", "campaigns.jobs:refresh_electoral_flags", "interval", {"hours": 1},
            _l("Recalcule les signalements de période pré-électorale des publications en cours.")),
     JobDef("reports.sync_insights", "reports.jobs:sync_insights", "cron", {"minute": 5},

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+import os
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -11,7 +12,7 @@ from sqlmodel import select
 from accounts.models import Role
 from campaigns.composer import ImageRefused, check_image
 from campaigns.models import Post, PostStatus, Story, StorySource
-from tests.campaigns.builders import image_bytes, make_campaign, make_story, text_of
+from tests.campaigns.builders import image_bytes, make_campaign, make_post, make_story, text_of
 from tests.conftest import make_territory, make_user
 
 
@@ -167,3 +168,23 @@ def test_website_story_copied_word_for_word_is_flagged(client, auth, session) ->
                                                             "link": "https://valrive.fr/fete"})
     session.refresh(post)
     assert post.copied_from_website is False and "utm_content=investors" in post.link
+
+
+def test_unused_images_are_deleted_after_two_days(app, session, uploads, clock) -> None:  # noqa: ANN001
+    """The cleaning job deletes images no post uses once two days old; used, recent and foreign files stay."""
+    from campaigns import jobs
+    from campaigns.composer import save_image
+
+    territory = make_territory(session, "valrive", "Valrive")
+    _campaign, tracks = make_campaign(session, territory)
+    names = {kind: save_image(data=image_bytes(), upload_dir=uploads, territory=territory)
+             for kind in ("used", "orphan", "recent")}
+    make_post(session, tracks["tourists"], image_path=names["used"])
+    (uploads / "valrive" / "notes.txt").write_text("pas une image de Rayonne")
+    three_days_ago = (clock.now() - timedelta(days=3)).timestamp()
+    for kind in ("used", "orphan"):
+        os.utime(uploads / names[kind], (three_days_ago, three_days_ago))
+    with app.app_context():
+        assert jobs.purge_unused_images(session=session) == "1 unused image(s) deleted"
+    left = {p.name for p in (uploads / "valrive").iterdir()}
+    assert left == {names["used"].split("/")[1], names["recent"].split("/")[1], "notes.txt"}
