@@ -76,6 +76,7 @@ def test_campaign_story_variants_and_calendar(page, session) -> None:  # noqa: A
     assert page.locator("[data-counter]").first.inner_text().startswith(f"{len(TEXTS['Investisseurs'])} caractères")
     # With an image, the post goes out as a photo post whose text ends with the link: the preview says so.
     expect(preview.locator("[data-role=link]")).to_be_visible()
+    expect(preview.locator("[data-role=image]")).to_be_hidden()  # no image chosen: no picture drawn
     page.get_by_label("Image pour Touristes").set_input_files(
         {"name": "berges.png", "mimeType": "image/png", "buffer": png_bytes(1200, 630)})
     expect(preview.locator("[data-role=image]")).to_be_visible()
