@@ -161,14 +161,16 @@ def _simulate(session: Session, territory: Territory, client: Any, control: Any,
                 link = f"https://www.valrive.example/{key}"
                 moment = _sandbox_now(control)
                 if rng.random() < 0.35:
+                    daily = rng.choice((800, 1000, 1500))
                     seeded = control.seed_boosts(
                         page_id=DEMO_PAGE_ID, ad_account_id=DEMO_AD_ACCOUNT_ID, count=1, message=message, link=link,
-                        daily_budget=rng.choice((800, 1000, 1500)), days=BOOST_DAYS, targeting=TARGETING[key])
+                        daily_budget=daily, days=BOOST_DAYS, targeting=TARGETING[key])
                     post = _post(session, territory, track, message, link, seeded["post_ids"][0],
                                  moment - timedelta(hours=1))
                     boost = Boost(
                         territory_id=territory.id, post_id=post.id, track_id=track.id, campaign_id=campaign.id,
-                        budget_kind=BudgetKind.DAILY, budget_minor=1000 * BOOST_DAYS, starts_at=moment,
+                        # What Facebook may spend over the boost's days, committed in the ledger as such.
+                        budget_kind=BudgetKind.LIFETIME, budget_minor=daily * BOOST_DAYS, starts_at=moment,
                         ends_at=moment + timedelta(days=BOOST_DAYS), targeting=TARGETING[key],
                         status=BoostStatus.ACTIVE, fb_ad_id=seeded["ad_ids"][0], fb_adset_id=seeded["adset_ids"][0],
                         approved_by_label="manager@demo.rayonne.test")
