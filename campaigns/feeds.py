@@ -6,7 +6,9 @@ written for each public (most local authorities only re-post their website).
 
 The feed address is typed by an admin, and the server fetches it: outside development and tests,
 addresses that resolve to the local machine or a private network are refused (no request to the
-inside of the hosting network through Rayonne), redirects included.
+inside of the hosting network through Rayonne), redirects included. The name is resolved once per
+request and the connection goes to the address that was checked (:class:`_PinnedAdapter`): a DNS
+answer that changes between the check and the connection ("DNS rebinding") cannot lead inside.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import feedparser
 import requests
 from flask import current_app
 from flask_babel import gettext as _
+from requests.adapters import HTTPAdapter
 from sqlmodel import Session, select
 
 from accounts.models import Territory
@@ -92,6 +96,52 @@ def set_feed_url(*, session: Session, territory: Territory, url: str | None, act
     return territory
 
 
+class _PinnedAdapter(HTTPAdapter):
+    """Sends a request to one given IP address instead of resolving the URL's host again, keeping the
+    host name for the ``Host`` header and, over HTTPS, for SNI and the certificate check."""
+
+    def __init__(self, *, address: str, host: str, https: bool) -> None:
+        self._address, self._host, self._https = address, host, https
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        if self._https:
+            kwargs.update(server_hostname=self._host, assert_hostname=self._host)
+        super().init_poolmanager(*args, **kwargs)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        parts = urlsplit(request.url or "")
+        request.headers["Host"] = parts.netloc.rpartition("@")[2]
+        address = f"[{self._address}]" if ":" in self._address else self._address
+        request.url = urlunsplit(parts._replace(netloc=address + (f":{parts.port}" if parts.port else "")))
+        return super().send(request, **kwargs)
+
+
+def _resolve(host: str, port: int | None, *, allow_private: bool) -> str:
+    """The one address a request to `host` will go to. :raise FeedError: unknown, or private when refused."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise FeedError(_("Le nom du site est inconnu (%(host)s).", host=host)) from None
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    if not allow_private and any(not a.is_global for a in addresses):
+        raise FeedError(_("Cette adresse mène à un réseau privé ou à la machine elle-même : seul un site public "
+                          "peut être lu."))
+    return str(addresses[0])
+
+
+def _body(response: requests.Response) -> bytes:
+    if response.status_code != 200:
+        raise FeedError(_("Le site a répondu %(code)s à la lecture du flux.", code=response.status_code))
+    chunks, size = [], 0
+    for chunk in response.iter_content(65536):
+        size += len(chunk)
+        if size > FEED_MAX_BYTES:
+            raise FeedError(_("Le flux dépasse 5 Mo : ce n'est sans doute pas un flux d'actualités."))
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def fetch_feed(url: str, *, allow_private: bool) -> bytes:
     """The feed's bytes (5 MB at most), following up to 3 checked redirects. :raise FeedError:"""
     for _hop in range(MAX_REDIRECTS + 1):
@@ -99,23 +149,21 @@ def fetch_feed(url: str, *, allow_private: bool) -> bytes:
             check_feed_url(url, allow_private=allow_private)
         except ValidationFailed as exc:
             raise FeedError(exc.errors["website_feed_url"]) from None
+        parts = urlsplit(url)
+        address = _resolve(parts.hostname or "", parts.port, allow_private=allow_private)
         try:
-            with requests.get(url, timeout=FEED_TIMEOUT, stream=True, allow_redirects=False,
+            with requests.Session() as http:
+                http.trust_env = False  # no proxy from the environment: the checked address is the one reached
+                http.mount(f"{parts.scheme}://", _PinnedAdapter(address=address, host=parts.hostname or "",
+                                                                  https=parts.scheme == "https"))
+                with http.get(url, timeout=FEED_TIMEOUT, stream=True, allow_redirects=False,
                               headers={"User-Agent": "Rayonne feed import",
                                        "Accept": "application/rss+xml, application/atom+xml, application/xml, */*"}
                               ) as response:
-                if response.is_redirect and response.headers.get("location"):
-                    url = urljoin(url, response.headers["location"])
-                    continue
-                if response.status_code != 200:
-                    raise FeedError(_("Le site a répondu %(code)s à la lecture du flux.", code=response.status_code))
-                chunks, size = [], 0
-                for chunk in response.iter_content(65536):
-                    size += len(chunk)
-                    if size > FEED_MAX_BYTES:
-                        raise FeedError(_("Le flux dépasse 5 Mo : ce n'est sans doute pas un flux d'actualités."))
-                    chunks.append(chunk)
-                return b"".join(chunks)
+                    if response.is_redirect and response.headers.get("location"):
+                        url = urljoin(url, response.headers["location"])
+                        continue
+                    return _body(response)
         except requests.RequestException as exc:
             logger.info("feed %s unreachable: %s", url, exc)
             raise FeedError(_("Le flux est injoignable pour le moment (%(what)s).", what=type(exc).__name__)) from None

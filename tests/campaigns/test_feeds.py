@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -153,3 +154,45 @@ def test_private_addresses_are_refused_outside_development(app_ctx) -> None:  # 
         with pytest.raises(ValidationFailed, match="réseau privé"):
             feeds.check_feed_url(url, allow_private=False)
     assert feeds.check_feed_url("http://127.0.0.1/rss", allow_private=True) == "http://127.0.0.1/rss"
+
+
+class _RebindingDNS:
+    """A resolver whose answer for one name changes after the first question (DNS rebinding)."""
+
+    def __init__(self, name: str, answers: list[str]) -> None:
+        self.name, self.answers, self.asked = name, answers, 0
+        self.real = socket.getaddrinfo
+
+    def __call__(self, host, port, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN204
+        if host != self.name:
+            return self.real(host, port, *args, **kwargs)
+        address = self.answers[min(self.asked, len(self.answers) - 1)]
+        self.asked += 1
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port or 80))]
+
+
+def test_a_name_that_turns_private_after_the_check_is_refused(site, monkeypatch) -> None:  # noqa: ANN001
+    """A feed host that answers a public address to the check, then the machine itself, is never fetched."""
+    port = site.server.server_port
+    dns = _RebindingDNS("feed.valrive.test", ["93.184.216.34", "127.0.0.1"])
+    monkeypatch.setattr(socket, "getaddrinfo", dns)
+    requested: list[str] = []
+    monkeypatch.setattr(site.server, "verify_request", lambda *a: requested.append("request") or True)
+    with pytest.raises(feeds.FeedError, match="réseau privé"):
+        feeds.fetch_feed(f"http://feed.valrive.test:{port}/rss.xml", allow_private=False)
+    assert requested == []
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(site, monkeypatch) -> None:  # noqa: ANN001
+    """Once checked, the address is pinned: a later DNS answer is never used, and the site still sees its name."""
+    port = site.server.server_port
+    dns = _RebindingDNS("feed.valrive.test", ["127.0.0.1", "10.1.2.3"])
+    monkeypatch.setattr(socket, "getaddrinfo", dns)
+    hosts: list[str] = []
+    handler = site.server.RequestHandlerClass
+    original = handler.do_GET
+    monkeypatch.setattr(handler, "do_GET", lambda self: (hosts.append(self.headers["Host"]), original(self))[1])
+    body = feeds.fetch_feed(f"http://feed.valrive.test:{port}/rss.xml", allow_private=True)
+    assert body == RSS
+    assert hosts == [f"feed.valrive.test:{port}"]
+    assert dns.asked == 1  # resolved once, by Rayonne; the connection did not ask again
