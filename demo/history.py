@@ -34,6 +34,7 @@ from accounts.models import Territory
 from campaigns.models import Campaign, ContentTrack, Objective, Post, PostStatus
 from core.db import scoped
 from reports import sync
+from sponsored import pacing
 from sponsored.models import Boost, BoostStatus, BudgetKind, LedgerEntry, LedgerKind
 from targets.models import Audience
 
@@ -109,6 +110,13 @@ def build_history(session: Session, territory: Territory, *, days: int = DAYS, s
         remaining = (now - _sandbox_now(control)).total_seconds()
         if remaining > 0:  # end on real time: the demo's sandbox goes on from here
             control.advance(seconds=remaining)
+        # The boosts still delivering: their spend, review and pacing as the hourly jobs would leave them,
+        # so the demo opens on live figures rather than on an hour of zeros.
+        moment = _sandbox_now(control)
+        with scoped(session, territory.id):
+            sync.sync_territory(session=session, territory=territory, client=client, now=moment)
+            pacing.check_territory(session=session, territory=territory, client=client, at=moment)
+            session.commit()
     return f"{summary} in {_time.monotonic() - began:.0f} s"
 
 
