@@ -70,16 +70,20 @@ def check_feed_url(url: str, *, allow_private: bool) -> str:
     return url
 
 
+def _addresses(host: str, port: int | None = None) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """What `host` resolves to now. :raise socket.gaierror: unknown name."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except UnicodeError:
+        raise socket.gaierror(host) from None
+    return [ipaddress.ip_address(info[4][0]) for info in infos]
+
+
 def _public_host(host: str) -> bool:
     try:
-        infos = socket.getaddrinfo(host, None)
-    except (socket.gaierror, UnicodeError):
+        return all(address.is_global for address in _addresses(host))
+    except socket.gaierror:
         return True  # unknown names fail later, at fetch time, with their own message
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            return False
-    return True
 
 
 def set_feed_url(*, session: Session, territory: Territory, url: str | None, actor: Actor,
@@ -120,10 +124,9 @@ class _PinnedAdapter(HTTPAdapter):
 def _resolve(host: str, port: int | None, *, allow_private: bool) -> str:
     """The one address a request to `host` will go to. :raise FeedError: unknown, or private when refused."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+        addresses = _addresses(host, port)
+    except socket.gaierror:
         raise FeedError(_("Le nom du site est inconnu (%(host)s).", host=host)) from None
-    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
     if not allow_private and any(not a.is_global for a in addresses):
         raise FeedError(_("Cette adresse mène à un réseau privé ou à la machine elle-même : seul un site public "
                           "peut être lu."))
@@ -145,8 +148,8 @@ def _body(response: requests.Response) -> bytes:
 def fetch_feed(url: str, *, allow_private: bool) -> bytes:
     """The feed's bytes (5 MB at most), following up to 3 checked redirects. :raise FeedError:"""
     for _hop in range(MAX_REDIRECTS + 1):
-        try:
-            check_feed_url(url, allow_private=allow_private)
+        try:  # the address's form here; its network, once, by `_resolve` (the address then connected to)
+            check_feed_url(url, allow_private=True)
         except ValidationFailed as exc:
             raise FeedError(exc.errors["website_feed_url"]) from None
         parts = urlsplit(url)

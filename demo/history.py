@@ -129,13 +129,12 @@ def _simulate(session: Session, territory: Territory, client: Any, control: Any,
     from facebook.sandbox import DEMO_AD_ACCOUNT_ID, DEMO_PAGE_ID
 
     audiences = {a.key: a for a in session.exec(select(Audience)) if a.key in MESSAGES}
-    length = days // len(CAMPAIGNS)
     plans = []
     for index, (name, theme) in enumerate(CAMPAIGNS):
-        begins = start.date() + timedelta(days=index * length)
-        # The last campaign runs to the end of the history: this week has posts and boosts still delivering.
-        ends = start.date() + timedelta(days=days - 1) if index == len(CAMPAIGNS) - 1 else begins + timedelta(
-            days=length - 1)
+        # The campaigns share the days end to end: the last one runs to yesterday, so this week has posts
+        # and boosts still delivering.
+        begins = start.date() + timedelta(days=index * days // len(CAMPAIGNS))
+        ends = start.date() + timedelta(days=(index + 1) * days // len(CAMPAIGNS) - 1)
         campaign = Campaign(territory_id=territory.id, name=name + HISTORY_SUFFIX, theme=theme, starts_on=begins,
                             ends_on=ends, objective=Objective.AWARENESS,
                             approved_budget_minor=150_000, dsa_beneficiary=territory.name, dsa_payor=territory.name)

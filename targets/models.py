@@ -23,17 +23,19 @@ class ResultType(enum.StrEnum):
     REACH = "reach"
 
 
+RESULT_LABELS = {
+    ResultType.LINK_CLICK: _l("Clic sur le lien"),
+    ResultType.LANDING_PAGE_VIEW: _l("Vue de la page de destination"),
+    ResultType.LEAD: _l("Contact (prospect)"),
+    ResultType.ENGAGEMENT: _l("Interaction avec la publication"),
+    ResultType.REACH: _l("Personne touchée"),
+}
+
+
 def result_label(value: ResultType | str | None) -> str:
     """What a result type is called on screen, in CSV and in reports (the reader's language)."""
-    labels = {
-        ResultType.LINK_CLICK: _l("Clic sur le lien"),
-        ResultType.LANDING_PAGE_VIEW: _l("Vue de la page de destination"),
-        ResultType.LEAD: _l("Contact (prospect)"),
-        ResultType.ENGAGEMENT: _l("Interaction avec la publication"),
-        ResultType.REACH: _l("Personne touchée"),
-    }
     try:
-        return str(labels[ResultType(value)])
+        return str(RESULT_LABELS[ResultType(value)])
     except ValueError:
         return "" if value is None else str(value)
 
